@@ -51,11 +51,24 @@ impl KnnGraph {
     }
 }
 
+/// Which algorithm builds the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum KnnMethod {
+    /// Exact for small problems, NN-descent for large ones.
+    #[default]
+    Auto,
+    /// Exact neighbours.
+    Exact,
+    /// Approximate: random-projection-tree seeded NN-descent.
+    NnDescent,
+}
+
 /// How to compute the graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnnParams {
     pub k: usize,
     pub metric: Metric,
+    pub method: KnnMethod,
     pub seed: u64,
 }
 
@@ -64,6 +77,7 @@ impl Default for KnnParams {
         Self {
             k: 15,
             metric: Metric::Euclidean,
+            method: KnnMethod::Auto,
             seed: 42,
         }
     }

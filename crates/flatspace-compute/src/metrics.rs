@@ -1,1 +1,391 @@
-//! Work in progress: see the issue for this module.
+//! How faithful a low-dimensional layout is to the high-dimensional rows it was computed from.
+//!
+//! Every neighbourhood metric is evaluated on a seeded sample of query rows (all rows when the
+//! table is small); each sampled row is compared against *every* row, so ranks and neighbour
+//! sets are exact for the sampled rows:
+//! - **kNN recall@k**: share of a row's k high-dimensional neighbours that are also among its k
+//!   layout neighbours.
+//! - **Trustworthiness@k** (Venna & Kaski): penalises layout neighbours that are far away in the
+//!   original space, by their original rank; 1 is perfect. Same normalisation as scikit-learn's
+//!   `trustworthiness`, so with every row sampled the values agree.
+//! - **Continuity@k**: the mirror image, original neighbours pushed away in the layout.
+//! - **kNN accuracy**: leave-one-out k-NN majority vote of labels in the layout.
+//! - **Distance Spearman**: rank correlation of high- and low-dimensional distances over seeded
+//!   random pairs (global structure).
+
+use rayon::prelude::*;
+
+use crate::knn::{Metric, distance};
+use crate::rng::Rng;
+use crate::{ComputeError, MatrixView, Result, RunContext};
+
+/// What to measure and how much to sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityParams {
+    /// Neighbourhood size for recall, trustworthiness, continuity and the classifier.
+    pub k: usize,
+    /// Metric of the high-dimensional rows (the layout is always euclidean).
+    pub metric: Metric,
+    /// At most this many query rows are evaluated (seeded sample without replacement).
+    pub max_query_rows: usize,
+    /// Random pairs for the distance rank correlation.
+    pub n_pairs: usize,
+    pub seed: u64,
+}
+
+impl Default for QualityParams {
+    fn default() -> Self {
+        Self {
+            k: 15,
+            metric: Metric::Euclidean,
+            max_query_rows: 2000,
+            n_pairs: 100_000,
+            seed: 42,
+        }
+    }
+}
+
+/// All quality metrics of one layout. Values are in [0, 1] except the Spearman correlation
+/// ([−1, 1]); `None` when not computable (no labels, or too few rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityReport {
+    pub n_rows: usize,
+    /// The k actually used (clamped to n_rows − 1).
+    pub k: usize,
+    /// How many query rows the neighbourhood metrics were averaged over.
+    pub n_query_rows: usize,
+    pub knn_recall: Option<f64>,
+    pub trustworthiness: Option<f64>,
+    pub continuity: Option<f64>,
+    pub knn_accuracy: Option<f64>,
+    pub distance_spearman: Option<f64>,
+}
+
+/// Per-row facts gathered from one pass over all rows.
+struct RowStats {
+    recall_hits: usize,
+    /// Σ (original rank − k) over layout neighbours missing from the original neighbours.
+    trust_penalty: u64,
+    /// Σ (layout rank − k) over original neighbours missing from the layout neighbours.
+    continuity_penalty: u64,
+    label_correct: Option<bool>,
+}
+
+/// Computes every metric of the layout `low` (n × c) against the rows `high` (n × d).
+/// `labels` (one per row) enables the kNN-classifier accuracy.
+pub fn quality_report(
+    high: MatrixView<'_>,
+    low: MatrixView<'_>,
+    labels: Option<&[u32]>,
+    params: &QualityParams,
+    ctx: &RunContext<'_>,
+) -> Result<QualityReport> {
+    let n = high.n_rows();
+    if low.n_rows() != n {
+        return Err(ComputeError::InvalidInput(format!(
+            "layout has {} rows but the original matrix has {n}",
+            low.n_rows()
+        )));
+    }
+    if let Some(l) = labels
+        && l.len() != n
+    {
+        return Err(ComputeError::InvalidInput(format!(
+            "{} labels given for {n} rows",
+            l.len()
+        )));
+    }
+    if params.k == 0 {
+        return Err(ComputeError::InvalidInput(
+            "quality k must be at least 1".into(),
+        ));
+    }
+    high.check_finite()?;
+    low.check_finite()?;
+    let k = params.k.min(n.saturating_sub(1));
+    let queries = sample_rows(n, params.max_query_rows, params.seed);
+    let mut report = QualityReport {
+        n_rows: n,
+        k,
+        n_query_rows: 0,
+        knn_recall: None,
+        trustworthiness: None,
+        continuity: None,
+        knn_accuracy: None,
+        distance_spearman: None,
+    };
+    if k == 0 {
+        return Ok(report);
+    }
+    report.n_query_rows = queries.len();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let total = queries.len() as u64;
+    let stats: Vec<RowStats> = queries
+        .par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(dh, dl), &i| -> Result<RowStats> {
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if finished.is_multiple_of(64) {
+                    ctx.check_cancelled()?;
+                    ctx.report("metrics", finished, total);
+                }
+                Ok(row_stats(high, low, labels, params.metric, i, k, dh, dl))
+            },
+        )
+        .collect::<Result<_>>()?;
+    let s = stats.len() as f64;
+    let hits: usize = stats.iter().map(|r| r.recall_hits).sum();
+    report.knn_recall = Some(hits as f64 / (s * k as f64));
+    // scikit-learn's normaliser; it is only positive while k < n / 2 (same restriction there).
+    let norm = s * k as f64 * (2.0 * n as f64 - 3.0 * k as f64 - 1.0);
+    if norm > 0.0 {
+        let trust: u64 = stats.iter().map(|r| r.trust_penalty).sum();
+        let cont: u64 = stats.iter().map(|r| r.continuity_penalty).sum();
+        report.trustworthiness = Some(1.0 - 2.0 * trust as f64 / norm);
+        report.continuity = Some(1.0 - 2.0 * cont as f64 / norm);
+    }
+    if labels.is_some() {
+        let correct = stats
+            .iter()
+            .filter(|r| r.label_correct == Some(true))
+            .count();
+        report.knn_accuracy = Some(correct as f64 / s);
+    }
+    report.distance_spearman = distance_spearman(
+        high,
+        low,
+        params.metric,
+        params.n_pairs,
+        params.seed.wrapping_add(1),
+    );
+    ctx.report("metrics", total, total);
+    Ok(report)
+}
+
+/// Seeded sample of `max` distinct rows in increasing order (all rows when n ≤ max).
+pub fn sample_rows(n: usize, max: usize, seed: u64) -> Vec<usize> {
+    if n <= max {
+        return (0..n).collect();
+    }
+    // Partial Fisher–Yates over an index permutation.
+    let mut rng = Rng::new(seed);
+    let mut perm: Vec<usize> = (0..n).collect();
+    for i in 0..max {
+        let j = i + rng.below(n - i);
+        perm.swap(i, j);
+    }
+    perm.truncate(max);
+    perm.sort_unstable();
+    perm
+}
+
+/// Distances from row `i` to every row (self set to +∞ so it ranks last, as scikit-learn does).
+fn distances_from(x: MatrixView<'_>, metric: Metric, i: usize, out: &mut Vec<f32>) {
+    out.clear();
+    let xi = x.row(i);
+    out.extend((0..x.n_rows()).map(|j| {
+        if j == i {
+            f32::INFINITY
+        } else {
+            distance(metric, xi, x.row(j))
+        }
+    }));
+}
+
+/// The k smallest entries of `dist` by (distance, index), in that order.
+fn k_smallest(dist: &[f32], k: usize) -> Vec<u32> {
+    let mut idx: Vec<u32> = (0..dist.len() as u32).collect();
+    let by = |a: &u32, b: &u32| {
+        dist[*a as usize]
+            .total_cmp(&dist[*b as usize])
+            .then(a.cmp(b))
+    };
+    if idx.len() > k {
+        idx.select_nth_unstable_by(k, by);
+        idx.truncate(k);
+    }
+    idx.sort_unstable_by(by);
+    idx
+}
+
+/// 1-based rank of row `j` among all rows by distance (ties broken by index).
+fn rank_of(dist: &[f32], j: usize) -> u64 {
+    let dj = dist[j];
+    let smaller = dist
+        .iter()
+        .enumerate()
+        .filter(|&(m, &dm)| dm < dj || (dm == dj && m < j))
+        .count();
+    smaller as u64 + 1
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row_stats(
+    high: MatrixView<'_>,
+    low: MatrixView<'_>,
+    labels: Option<&[u32]>,
+    metric: Metric,
+    i: usize,
+    k: usize,
+    dh: &mut Vec<f32>,
+    dl: &mut Vec<f32>,
+) -> RowStats {
+    distances_from(high, metric, i, dh);
+    distances_from(low, Metric::Euclidean, i, dl);
+    let nh = k_smallest(dh, k);
+    let nl = k_smallest(dl, k);
+    let mut recall_hits = 0;
+    let mut trust_penalty = 0u64;
+    for &j in &nl {
+        if nh.contains(&j) {
+            recall_hits += 1;
+        } else {
+            trust_penalty += rank_of(dh, j as usize) - k as u64;
+        }
+    }
+    let mut continuity_penalty = 0u64;
+    for &j in &nh {
+        if !nl.contains(&j) {
+            continuity_penalty += rank_of(dl, j as usize) - k as u64;
+        }
+    }
+    let label_correct = labels.map(|labels| vote(labels, &nl) == labels[i]);
+    RowStats {
+        recall_hits,
+        trust_penalty,
+        continuity_penalty,
+        label_correct,
+    }
+}
+
+/// Majority label among `neighbours` (nearest first); ties go to the label seen nearest.
+fn vote(labels: &[u32], neighbours: &[u32]) -> u32 {
+    let mut counts: Vec<(u32, usize, usize)> = Vec::new(); // (label, count, first position)
+    for (pos, &j) in neighbours.iter().enumerate() {
+        let label = labels[j as usize];
+        match counts.iter_mut().find(|c| c.0 == label) {
+            Some(c) => c.1 += 1,
+            None => counts.push((label, 1, pos)),
+        }
+    }
+    counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))
+        .map_or(u32::MAX, |c| c.0)
+}
+
+/// Spearman rank correlation of original vs layout distances over `n_pairs` seeded random pairs
+/// of distinct rows (all pairs when there are fewer). `None` below 3 pairs or with no variation.
+pub fn distance_spearman(
+    high: MatrixView<'_>,
+    low: MatrixView<'_>,
+    metric: Metric,
+    n_pairs: usize,
+    seed: u64,
+) -> Option<f64> {
+    let n = high.n_rows();
+    if n < 2 || low.n_rows() != n {
+        return None;
+    }
+    let all_pairs = n * (n - 1) / 2;
+    let pairs: Vec<(usize, usize)> = if all_pairs <= n_pairs {
+        (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .collect()
+    } else {
+        let mut rng = Rng::new(seed);
+        (0..n_pairs)
+            .map(|_| {
+                let i = rng.below(n);
+                let mut j = rng.below(n - 1);
+                if j >= i {
+                    j += 1;
+                }
+                (i, j)
+            })
+            .collect()
+    };
+    if pairs.len() < 3 {
+        return None;
+    }
+    let (a, b): (Vec<f64>, Vec<f64>) = pairs
+        .par_iter()
+        .map(|&(i, j)| {
+            (
+                distance(metric, high.row(i), high.row(j)) as f64,
+                distance(Metric::Euclidean, low.row(i), low.row(j)) as f64,
+            )
+        })
+        .unzip();
+    spearman(&a, &b)
+}
+
+/// Spearman correlation (Pearson correlation of average ranks); `None` if either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    pearson(&average_ranks(a), &average_ranks(b))
+}
+
+fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_unstable_by(|&x, &y| v[x].total_cmp(&v[y]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && v[order[end]] == v[order[start]] {
+            end += 1;
+        }
+        let avg = (start + end - 1) as f64 / 2.0 + 1.0;
+        for &o in &order[start..end] {
+            ranks[o] = avg;
+        }
+        start = end;
+    }
+    ranks
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    let n = a.len() as f64;
+    let ma = a.iter().sum::<f64>() / n;
+    let mb = b.iter().sum::<f64>() / n;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        return None;
+    }
+    Some(sab / (saa * sbb).sqrt())
+}
+
+/// Mean share of each row's neighbours in `truth` that `approx` also lists (recall of an
+/// approximate kNN graph against an exact one); compares the first min(k) columns.
+pub fn graph_recall(truth: &crate::KnnGraph, approx: &crate::KnnGraph) -> Result<f64> {
+    if truth.n_rows != approx.n_rows {
+        return Err(ComputeError::InvalidInput(format!(
+            "graphs have {} and {} rows",
+            truth.n_rows, approx.n_rows
+        )));
+    }
+    let k = truth.k.min(approx.k);
+    if k == 0 || truth.n_rows == 0 {
+        return Ok(1.0);
+    }
+    let hits: usize = (0..truth.n_rows)
+        .into_par_iter()
+        .map(|i| {
+            let a = &approx.neighbors(i)[..k];
+            truth.neighbors(i)[..k]
+                .iter()
+                .filter(|j| a.contains(j))
+                .count()
+        })
+        .sum();
+    Ok(hits as f64 / (truth.n_rows * k) as f64)
+}

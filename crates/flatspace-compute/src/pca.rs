@@ -1,1 +1,660 @@
-//! Work in progress: see the issue for this module.
+//! Principal component analysis on every row.
+//!
+//! Two solvers share one result shape:
+//! - **Covariance**: the d × d covariance accumulated from centred row blocks with f32 GEMMs
+//!   (summed in f64), then a symmetric eigendecomposition (faer). Exact; costs n·d² + d³.
+//! - **Randomized**: block subspace iteration on the covariance operator, each iteration one
+//!   streaming pass over the rows that computes `Xcᵀ (Xc Q)` block by block (the data is read
+//!   once per iteration and never copied whole), orthonormalised in f64, stopped when the top
+//!   subspace stops moving, finished by a Rayleigh–Ritz step. Costs about n·d·l per pass with
+//!   l = components + oversampling, which wins when d is large and few components are wanted.
+//!
+//! Partial sums are taken over a fixed partition of the rows and added in a fixed order, so the
+//! result does not depend on the number of threads. Signs follow scikit-learn's convention: the
+//! entry of largest magnitude in each component is positive.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+use rayon::prelude::*;
+
+use crate::rng::Rng;
+use crate::{ComputeError, MatrixView, Result, RunContext};
+
+/// Which algorithm computes the components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PcaSolver {
+    /// Covariance for moderate dimensions or many components, randomized otherwise.
+    #[default]
+    Auto,
+    Covariance,
+    Randomized,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcaParams {
+    pub n_components: usize,
+    /// Subtract the column means first (off: components of the raw second moment, like a
+    /// truncated SVD).
+    pub center: bool,
+    /// Scale each output coordinate to unit variance.
+    pub whiten: bool,
+    pub solver: PcaSolver,
+    /// Seeds the randomized solver's starting subspace.
+    pub seed: u64,
+}
+
+impl Default for PcaParams {
+    fn default() -> Self {
+        Self {
+            n_components: 2,
+            center: true,
+            whiten: false,
+            solver: PcaSolver::Auto,
+            seed: 42,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcaResult {
+    pub n_rows: usize,
+    pub n_components: usize,
+    /// Projected rows, row-major n_rows × n_components.
+    pub coords: Vec<f32>,
+    /// Each component's share of the total variance (of the total sum of squares when not
+    /// centring); 0 when the data has no variance.
+    pub explained_variance_ratio: Vec<f32>,
+    /// Variance along each component (denominator n − 1).
+    pub explained_variance: Vec<f32>,
+    /// Unit component vectors, row-major n_components × dim, by decreasing variance.
+    pub components: Vec<f32>,
+    /// The vector subtracted from every row before projecting (zeros when not centring).
+    pub mean: Vec<f32>,
+}
+
+impl PcaResult {
+    /// Row `i` of the projection.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.coords[i * self.n_components..(i + 1) * self.n_components]
+    }
+}
+
+/// Rows per block in streaming passes: a centred block copy stays in L2 for d up to ~1000.
+const BLOCK_ROWS: usize = 256;
+/// The fixed number of row groups whose partial sums are combined in order.
+const MAX_GROUPS: usize = 16;
+/// Memory allowed for per-group d × d covariance partials.
+const COVARIANCE_PARTIALS_BUDGET: usize = 256 << 20;
+/// Subspace iteration stops when k − ‖V_oldᵀ V_new‖²_F falls below this (≈ 1e-4 rad).
+const SUBSPACE_TOL: f64 = 1e-8;
+const MIN_ITERS: usize = 3;
+const MAX_ITERS: usize = 40;
+
+/// Principal components of the rows of `x`.
+pub fn pca(x: MatrixView<'_>, params: &PcaParams, ctx: &RunContext<'_>) -> Result<PcaResult> {
+    let n = x.n_rows();
+    let d = x.dim();
+    let k = params.n_components;
+    if n == 0 {
+        return Err(ComputeError::InvalidInput(
+            "PCA needs at least one row, got an empty matrix".into(),
+        ));
+    }
+    if k == 0 || k > d {
+        return Err(ComputeError::InvalidInput(format!(
+            "PCA n_components must be between 1 and the dimension {d}, got {k}"
+        )));
+    }
+    x.check_finite()?;
+    ctx.check_cancelled()?;
+
+    let mean = if params.center {
+        column_means(x)
+    } else {
+        vec![0.0; d]
+    };
+    let denom = (n.max(2) - 1) as f64;
+    let oversample = 16.max(k / 2);
+    let l = (k + oversample).min(d);
+    let use_covariance = match params.solver {
+        PcaSolver::Covariance => true,
+        PcaSolver::Randomized => false,
+        PcaSolver::Auto => d <= 320 || 4 * l >= d,
+    };
+
+    let (components, variances, total_variance) = if use_covariance {
+        covariance_solver(x, &mean, k, denom, ctx)?
+    } else {
+        randomized_solver(x, &mean, k, l, denom, params.seed, ctx)?
+    };
+    ctx.check_cancelled()?;
+
+    // components: k × d row-major f64, already sign-fixed.
+    let comp_f32: Vec<f32> = components.iter().map(|&v| v as f32).collect();
+    let mut coords = project(x, &mean, &comp_f32, k);
+    if params.whiten {
+        for row in coords.chunks_mut(k) {
+            for (c, &var) in row.iter_mut().zip(&variances) {
+                *c = if var > 0.0 {
+                    (*c as f64 / var.sqrt()) as f32
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    ctx.report("pca", 1, 1);
+    let explained_variance_ratio = variances
+        .iter()
+        .map(|&v| {
+            if total_variance > 0.0 {
+                (v / total_variance) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(PcaResult {
+        n_rows: n,
+        n_components: k,
+        coords,
+        explained_variance_ratio,
+        explained_variance: variances.iter().map(|&v| v as f32).collect(),
+        components: comp_f32,
+        mean: mean.iter().map(|&m| m as f32).collect(),
+    })
+}
+
+/// Splits `n_blocks` into at most `groups` contiguous ranges, runs `per_group` on each in
+/// parallel and returns the results in range order, so a sequential fold over them is
+/// independent of the thread count.
+fn grouped<T: Send>(
+    n_blocks: usize,
+    groups: usize,
+    per_group: impl Fn(std::ops::Range<usize>) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let groups = groups.clamp(1, n_blocks.max(1));
+    (0..groups)
+        .into_par_iter()
+        .map(|g| per_group(g * n_blocks / groups..(g + 1) * n_blocks / groups))
+        .collect()
+}
+
+fn column_means(x: MatrixView<'_>) -> Vec<f64> {
+    let n = x.n_rows();
+    let d = x.dim();
+    let n_blocks = n.div_ceil(BLOCK_ROWS);
+    let partials = grouped(n_blocks, MAX_GROUPS, |blocks| {
+        let mut sum = vec![0.0f64; d];
+        let rows = blocks.start * BLOCK_ROWS..(blocks.end * BLOCK_ROWS).min(n);
+        for i in rows {
+            for (s, &v) in sum.iter_mut().zip(x.row(i)) {
+                *s += v as f64;
+            }
+        }
+        Ok(sum)
+    })
+    .unwrap_or_default();
+    let mut mean = vec![0.0f64; d];
+    for p in partials {
+        for (m, v) in mean.iter_mut().zip(p) {
+            *m += v;
+        }
+    }
+    for m in &mut mean {
+        *m /= n as f64;
+    }
+    mean
+}
+
+/// Copies rows `rows` of `x` minus `mean` into `buf` (row-major) and returns the row count.
+fn centred_block(
+    x: MatrixView<'_>,
+    mean: &[f64],
+    rows: std::ops::Range<usize>,
+    buf: &mut Vec<f32>,
+) -> usize {
+    buf.clear();
+    let count = rows.len();
+    for i in rows {
+        buf.extend(
+            x.row(i)
+                .iter()
+                .zip(mean)
+                .map(|(&v, &m)| (v as f64 - m) as f32),
+        );
+    }
+    count
+}
+
+fn block_range(block: usize, n: usize, block_rows: usize) -> std::ops::Range<usize> {
+    block * block_rows..((block + 1) * block_rows).min(n)
+}
+
+/// Returns (components k × d row-major, variances, total variance).
+fn covariance_solver(
+    x: MatrixView<'_>,
+    mean: &[f64],
+    k: usize,
+    denom: f64,
+    ctx: &RunContext<'_>,
+) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+    let n = x.n_rows();
+    let d = x.dim();
+    let block_rows = 2 * BLOCK_ROWS;
+    let n_blocks = n.div_ceil(block_rows);
+    let per_group_bytes = (d * d * 12).max(1);
+    let groups = (COVARIANCE_PARTIALS_BUDGET / per_group_bytes).clamp(1, MAX_GROUPS);
+    let partials = grouped(n_blocks, groups, |blocks| {
+        let mut acc = vec![0.0f64; d * d];
+        let mut gram = vec![0.0f32; d * d];
+        let mut buf = Vec::with_capacity(block_rows * d);
+        for b in blocks {
+            ctx.check_cancelled()?;
+            let rows = centred_block(x, mean, block_range(b, n, block_rows), &mut buf);
+            let block = MatRef::from_row_major_slice(&buf, rows, d);
+            let dst = MatMut::from_column_major_slice_mut(&mut gram, d, d);
+            matmul(
+                dst,
+                Accum::Replace,
+                block.transpose(),
+                block,
+                1.0f32,
+                Par::Seq,
+            );
+            for (a, &g) in acc.iter_mut().zip(&gram) {
+                *a += g as f64;
+            }
+        }
+        Ok(acc)
+    })?;
+    let mut cov = Mat::<f64>::zeros(d, d);
+    for p in partials {
+        for j in 0..d {
+            for i in 0..d {
+                cov[(i, j)] += p[j * d + i];
+            }
+        }
+    }
+    for j in 0..d {
+        for i in 0..d {
+            cov[(i, j)] /= denom;
+        }
+    }
+    let total: f64 = (0..d).map(|i| cov[(i, i)]).sum();
+    ctx.check_cancelled()?;
+    let eig = cov
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| ComputeError::InvalidInput(format!("PCA eigendecomposition failed: {e:?}")))?;
+    let u = eig.U();
+    let s = eig.S().column_vector();
+    let mut components = vec![0.0f64; k * d];
+    let mut variances = vec![0.0f64; k];
+    for c in 0..k {
+        let col = d - 1 - c; // eigenvalues ascend
+        variances[c] = s[col].max(0.0);
+        for i in 0..d {
+            components[c * d + i] = u[(i, col)];
+        }
+    }
+    fix_signs(&mut components, d);
+    Ok((components, variances, total))
+}
+
+/// Applies the covariance operator to the columns of `q` (d × l, column-major f32):
+/// returns `Xcᵀ Xc q / denom` (d × l column-major f64) and the centred sum of squares / denom.
+fn apply_covariance(
+    x: MatrixView<'_>,
+    mean: &[f64],
+    q: &[f32],
+    l: usize,
+    denom: f64,
+    ctx: &RunContext<'_>,
+) -> Result<(Vec<f64>, f64)> {
+    let n = x.n_rows();
+    let d = x.dim();
+    let n_blocks = n.div_ceil(BLOCK_ROWS);
+    let q_mat = MatRef::from_column_major_slice(q, d, l);
+    let partials = grouped(n_blocks, MAX_GROUPS, |blocks| {
+        let mut acc = vec![0.0f64; d * l];
+        let mut sum_sq = 0.0f64;
+        let mut part = vec![0.0f32; d * l];
+        let mut y = vec![0.0f32; BLOCK_ROWS * l];
+        let mut buf = Vec::with_capacity(BLOCK_ROWS * d);
+        for b in blocks {
+            ctx.check_cancelled()?;
+            let rows = centred_block(x, mean, block_range(b, n, BLOCK_ROWS), &mut buf);
+            sum_sq += buf.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
+            let block = MatRef::from_row_major_slice(&buf, rows, d);
+            let mut y_mat = MatMut::from_column_major_slice_mut(&mut y[..rows * l], rows, l);
+            matmul(
+                y_mat.as_mut(),
+                Accum::Replace,
+                block,
+                q_mat,
+                1.0f32,
+                Par::Seq,
+            );
+            matmul(
+                MatMut::from_column_major_slice_mut(&mut part, d, l),
+                Accum::Replace,
+                block.transpose(),
+                y_mat.as_ref(),
+                1.0f32,
+                Par::Seq,
+            );
+            for (a, &p) in acc.iter_mut().zip(&part) {
+                *a += p as f64;
+            }
+        }
+        Ok((acc, sum_sq))
+    })?;
+    let mut z = vec![0.0f64; d * l];
+    let mut total = 0.0;
+    for (p, s) in partials {
+        for (zi, pi) in z.iter_mut().zip(p) {
+            *zi += pi;
+        }
+        total += s;
+    }
+    for zi in &mut z {
+        *zi /= denom;
+    }
+    Ok((z, total / denom))
+}
+
+/// Orthonormalises the columns of `m` (d × l column-major) in place by two rounds of modified
+/// Gram–Schmidt; a column that vanishes is replaced by a fresh random direction.
+fn orthonormalize(m: &mut [f64], d: usize, l: usize, rng: &mut Rng) {
+    for j in 0..l {
+        let mut attempts = 0;
+        loop {
+            let scale_before = norm(&m[j * d..(j + 1) * d]);
+            for _round in 0..2 {
+                for i in 0..j {
+                    let (prev, cur) = m.split_at_mut(j * d);
+                    let qi = &prev[i * d..(i + 1) * d];
+                    let cj = &mut cur[..d];
+                    let proj: f64 = qi.iter().zip(cj.iter()).map(|(a, b)| a * b).sum();
+                    for (c, &q) in cj.iter_mut().zip(qi) {
+                        *c -= proj * q;
+                    }
+                }
+            }
+            let nrm = norm(&m[j * d..(j + 1) * d]);
+            if nrm > 1e-10 * scale_before.max(f64::MIN_POSITIVE) && nrm > 0.0 && attempts < 8 {
+                for c in &mut m[j * d..(j + 1) * d] {
+                    *c /= nrm;
+                }
+                break;
+            }
+            if attempts >= 8 {
+                // d < l cannot happen (l ≤ d); keep the column finite regardless.
+                break;
+            }
+            attempts += 1;
+            for c in &mut m[j * d..(j + 1) * d] {
+                *c = rng.normal();
+            }
+        }
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+fn randomized_solver(
+    x: MatrixView<'_>,
+    mean: &[f64],
+    k: usize,
+    l: usize,
+    denom: f64,
+    seed: u64,
+    ctx: &RunContext<'_>,
+) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+    let d = x.dim();
+    let mut rng = Rng::new(seed);
+    let mut q: Vec<f64> = (0..d * l).map(|_| rng.normal()).collect();
+    orthonormalize(&mut q, d, l, &mut rng);
+    let mut previous: Option<Vec<f64>> = None;
+    for iter in 0..MAX_ITERS {
+        ctx.check_cancelled()?;
+        let q32: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+        let (mut z, total) = apply_covariance(x, mean, &q32, l, denom, ctx)?;
+        ctx.report("pca", iter as u64 + 1, MAX_ITERS as u64);
+        // Rayleigh–Ritz: T = Qᵀ C Q, symmetrised.
+        let mut t = Mat::<f64>::zeros(l, l);
+        for a in 0..l {
+            for b in 0..l {
+                let qa = &q[a * d..(a + 1) * d];
+                let zb = &z[b * d..(b + 1) * d];
+                t[(a, b)] = qa.iter().zip(zb).map(|(u, v)| u * v).sum();
+            }
+        }
+        for a in 0..l {
+            for b in 0..a {
+                let s = 0.5 * (t[(a, b)] + t[(b, a)]);
+                t[(a, b)] = s;
+                t[(b, a)] = s;
+            }
+        }
+        let eig = t.self_adjoint_eigen(Side::Lower).map_err(|e| {
+            ComputeError::InvalidInput(format!("PCA eigendecomposition failed: {e:?}"))
+        })?;
+        let w = eig.U();
+        let s = eig.S().column_vector();
+        let mut components = vec![0.0f64; k * d];
+        let mut variances = vec![0.0f64; k];
+        for c in 0..k {
+            let col = l - 1 - c;
+            variances[c] = s[col].max(0.0);
+            let out = &mut components[c * d..(c + 1) * d];
+            for a in 0..l {
+                let coef = w[(a, col)];
+                for (o, &qa) in out.iter_mut().zip(&q[a * d..(a + 1) * d]) {
+                    *o += coef * qa;
+                }
+            }
+        }
+        let converged = match &previous {
+            Some(prev) if iter + 1 >= MIN_ITERS => {
+                // k − ‖V_prevᵀ V‖²_F: zero when the two k-dimensional subspaces coincide.
+                let mut overlap = 0.0;
+                for a in 0..k {
+                    for b in 0..k {
+                        let p: f64 = prev[a * d..(a + 1) * d]
+                            .iter()
+                            .zip(&components[b * d..(b + 1) * d])
+                            .map(|(u, v)| u * v)
+                            .sum();
+                        overlap += p * p;
+                    }
+                }
+                k as f64 - overlap < SUBSPACE_TOL
+            }
+            _ => false,
+        };
+        if converged || iter + 1 == MAX_ITERS {
+            fix_signs(&mut components, d);
+            return Ok((components, variances, total));
+        }
+        previous = Some(components);
+        orthonormalize(&mut z, d, l, &mut rng);
+        q = z;
+    }
+    Err(ComputeError::InvalidInput(
+        "PCA randomized solver ran no iterations".into(),
+    ))
+}
+
+/// Flips each component so its entry of largest magnitude is positive (first such entry on ties).
+fn fix_signs(components: &mut [f64], d: usize) {
+    for comp in components.chunks_mut(d.max(1)) {
+        let mut best = 0usize;
+        for (i, v) in comp.iter().enumerate() {
+            if v.abs() > comp[best].abs() {
+                best = i;
+            }
+        }
+        if comp.get(best).is_some_and(|&v| v < 0.0) {
+            for v in comp.iter_mut() {
+                *v = -*v;
+            }
+        }
+    }
+}
+
+/// `(x − mean) · componentsᵀ`, row-major n × k.
+fn project(x: MatrixView<'_>, mean: &[f64], components: &[f32], k: usize) -> Vec<f32> {
+    let n = x.n_rows();
+    let d = x.dim();
+    let mut coords = vec![0.0f32; n * k];
+    let comps = MatRef::from_row_major_slice(components, k, d);
+    coords
+        .par_chunks_mut(BLOCK_ROWS * k)
+        .enumerate()
+        .for_each_init(Vec::new, |buf, (b, out)| {
+            let rows = centred_block(x, mean, block_range(b, n, BLOCK_ROWS), buf);
+            let block = MatRef::from_row_major_slice(buf, rows, d);
+            matmul(
+                MatMut::from_row_major_slice_mut(out, rows, k),
+                Accum::Replace,
+                block,
+                comps.transpose(),
+                1.0f32,
+                Par::Seq,
+            );
+        });
+    coords
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows = latent (rank r, decreasing scales) · random orthonormal-ish basis + small noise + offset.
+    fn planted(n: usize, d: usize, r: usize, noise: f64, seed: u64) -> (Vec<f32>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let mut basis: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+        orthonormalize(&mut basis, d, r, &mut rng);
+        let mut data = vec![0.0f32; n * d];
+        for i in 0..n {
+            for c in 0..r {
+                let z = rng.normal() * (10.0 / (c + 1) as f64);
+                for j in 0..d {
+                    data[i * d + j] += (z * basis[c * d + j]) as f32;
+                }
+            }
+            for j in 0..d {
+                data[i * d + j] += (noise * rng.normal() + 3.0) as f32;
+            }
+        }
+        (data, basis)
+    }
+
+    fn check_recovers(solver: PcaSolver, n: usize, d: usize) {
+        let r = 3;
+        let (data, basis) = planted(n, d, r, 0.01, 5);
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let params = PcaParams {
+            n_components: r,
+            solver,
+            ..Default::default()
+        };
+        let res = pca(x, &params, &RunContext::silent()).expect("pca");
+        for c in 0..r {
+            let comp = &res.components[c * d..(c + 1) * d];
+            let b = &basis[c * d..(c + 1) * d];
+            let cos: f64 = comp.iter().zip(b).map(|(&a, &b)| a as f64 * b).sum();
+            assert!(cos.abs() > 0.999, "component {c} cos {cos}");
+        }
+        let ratio_sum: f32 = res.explained_variance_ratio.iter().sum();
+        assert!(ratio_sum > 0.99, "ratio sum {ratio_sum}");
+        assert!(
+            res.explained_variance_ratio
+                .windows(2)
+                .all(|w| w[0] >= w[1])
+        );
+        // Coordinates of the first component have the planted variance (100).
+        let var0: f64 =
+            (0..n).map(|i| (res.row(i)[0] as f64).powi(2)).sum::<f64>() / (n - 1) as f64;
+        assert!((var0 / res.explained_variance[0] as f64 - 1.0).abs() < 1e-3);
+        assert!((var0 - 100.0).abs() < 15.0, "var0 {var0}");
+    }
+
+    #[test]
+    fn covariance_recovers_planted_low_rank() {
+        check_recovers(PcaSolver::Covariance, 2000, 40);
+    }
+
+    #[test]
+    fn randomized_recovers_planted_low_rank() {
+        check_recovers(PcaSolver::Randomized, 2000, 120);
+    }
+
+    #[test]
+    fn solvers_agree_and_are_deterministic() {
+        let (n, d) = (1500, 60);
+        let (data, _) = planted(n, d, 5, 0.5, 9);
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let cov = pca(
+            x,
+            &PcaParams {
+                n_components: 2,
+                solver: PcaSolver::Covariance,
+                ..Default::default()
+            },
+            &RunContext::silent(),
+        )
+        .expect("cov");
+        let rnd = PcaParams {
+            n_components: 2,
+            solver: PcaSolver::Randomized,
+            ..Default::default()
+        };
+        let a = pca(x, &rnd, &RunContext::silent()).expect("rnd");
+        let b = pca(x, &rnd, &RunContext::silent()).expect("rnd");
+        assert_eq!(a, b);
+        for (u, v) in cov.coords.iter().zip(&a.coords) {
+            assert!((u - v).abs() < 1e-2 * (1.0 + u.abs()), "{u} vs {v}");
+        }
+    }
+
+    #[test]
+    fn whitening_gives_unit_variance_and_edge_cases_are_defined() {
+        let (n, d) = (500, 8);
+        let (data, _) = planted(n, d, 2, 0.1, 1);
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let res = pca(
+            x,
+            &PcaParams {
+                whiten: true,
+                ..Default::default()
+            },
+            &RunContext::silent(),
+        )
+        .expect("pca");
+        for c in 0..2 {
+            let var: f64 =
+                (0..n).map(|i| (res.row(i)[c] as f64).powi(2)).sum::<f64>() / (n - 1) as f64;
+            assert!((var - 1.0).abs() < 1e-3, "var {var}");
+        }
+        let one = [1.0f32, 2.0, 3.0];
+        let x1 = MatrixView::new(&one, 1, 3).expect("shape");
+        let r1 = pca(x1, &PcaParams::default(), &RunContext::silent()).expect("one row");
+        assert!(r1.coords.iter().all(|&v| v == 0.0));
+        assert!(r1.explained_variance_ratio.iter().all(|&v| v == 0.0));
+        assert!(
+            pca(
+                x1,
+                &PcaParams {
+                    n_components: 4,
+                    ..Default::default()
+                },
+                &RunContext::silent()
+            )
+            .is_err()
+        );
+    }
+}
