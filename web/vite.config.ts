@@ -1,5 +1,5 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 
 // `FLATSPACE_API` points the dev server's proxy at a running `flatspace serve`.
 const api = process.env.FLATSPACE_API ?? 'http://127.0.0.1:8790';

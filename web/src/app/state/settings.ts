@@ -39,6 +39,7 @@ export function paramError(spec: ParamSpec, value: unknown): string | null {
   if (typeof value === 'string' && value.trim() === '') return `${spec.name} needs a value`;
   if (!Number.isFinite(v)) return `${spec.name} must be a number`;
   if (spec.type === 'int' && !Number.isInteger(v)) return `${spec.name} must be a whole number`;
+  if (spec.min !== undefined && spec.min_exclusive && v <= spec.min) return `${spec.name} must be > ${spec.min}`;
   if (spec.min !== undefined && v < spec.min) return `${spec.name} must be ≥ ${spec.min}`;
   if (spec.max !== undefined && v > spec.max) return `${spec.name} must be ≤ ${spec.max}`;
   return null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlgorithmSpec, TableInfo } from '../../lib/data/types';
 import { defaultSettings, paramError, reconcileSettings, sanitizeParams, settingsKey } from './settings';
-import { formatHash, parseHash, type ViewState } from './url';
+import { formatSearch, parseSearch, type ViewState } from './url';
 
 const algorithms: AlgorithmSpec[] = [
   { name: 'pca', params: [] },
@@ -38,7 +38,7 @@ describe('view state in the URL', () => {
       overlay: null,
       camera: { kind: '2d', camera: { x: 1.5, y: -2.25, k: 40 } },
     };
-    const back = parseHash(formatHash(s));
+    const back = parseSearch(formatSearch(s));
     expect(back.route).toEqual(s.route);
     expect(back.settings.fields).toEqual(s.settings.fields);
     expect(back.settings.algorithm).toBe('umap');
@@ -51,15 +51,28 @@ describe('view state in the URL', () => {
 
   it('round-trips a 3D camera and the browse routes', () => {
     const cam = { kind: '3d' as const, camera: { target: [1, 2, 3] as [number, number, number], distance: 9, yaw: 0.5, pitch: -0.25, fov: Math.PI / 4 } };
-    expect(parseHash(formatHash({ route: { kind: 'table', tableId: 1 }, panel: false, settings: {}, camera: cam })).camera).toEqual(cam);
-    expect(parseHash('#/run/5').route).toEqual({ kind: 'run', runId: 5 });
-    expect(parseHash('#/project/2').route).toEqual({ kind: 'project', projectId: 2 });
-    expect(parseHash('').route).toEqual({ kind: 'projects' });
-    expect(parseHash('#/table/x').route).toEqual({ kind: 'projects' });
+    expect(parseSearch(formatSearch({ route: { kind: 'table', tableId: 1 }, panel: false, settings: {}, camera: cam })).camera).toEqual(cam);
+    expect(parseSearch('?run=5').route).toEqual({ kind: 'run', runId: 5 });
+    expect(parseSearch('?project=2').route).toEqual({ kind: 'project', projectId: 2 });
+    expect(parseSearch('').route).toEqual({ kind: 'projects' });
+    expect(parseSearch('?table=x').route).toEqual({ kind: 'projects' });
+  });
+
+  it('reads the keys the browser tests use and keeps foreign keys such as the token', () => {
+    const s = parseSearch('?table=7&panel=projection&algorithm=tsne');
+    expect(s.route).toEqual({ kind: 'table', tableId: 7 });
+    expect(s.panel).toBe(true);
+    expect(s.settings.algorithm).toBe('tsne');
+    const out = formatSearch({ ...s, settings: { algorithm: 'umap' } }, '?token=abc&table=7&algorithm=tsne&p.x=1');
+    const q = new URLSearchParams(out);
+    expect(q.get('token')).toBe('abc');
+    expect(q.get('algorithm')).toBe('umap');
+    expect(q.has('p.x')).toBe(false);
+    expect(parseSearch('?table=7&panel=none').panel).toBe(false);
   });
 
   it('ignores malformed values instead of failing', () => {
-    const s = parseHash('#/table/4?cam=1,2,-3&dims=5&seed=-1&fields=bogus:x');
+    const s = parseSearch('?table=4&cam=1,2,-3&dims=5&seed=-1&fields=bogus:x');
     expect(s.camera).toBeUndefined();
     expect(s.settings).toEqual({});
     expect(s.panel).toBe(true);
@@ -81,6 +94,9 @@ describe('projection settings', () => {
     expect(paramError(md, 'abc')).toMatch(/number/);
     expect(paramError(md, '')).toMatch(/needs a value/);
     expect(paramError(metric, 'manhattan')).toMatch(/one of/);
+    const lr = { name: 'learning_rate', type: 'float' as const, default: 200, min: 0, min_exclusive: true };
+    expect(paramError(lr, 0)).toMatch(/> 0/);
+    expect(paramError(lr, 0.001)).toBeNull();
   });
 
   it('keeps valid URL parameters and replaces bad ones with defaults', () => {

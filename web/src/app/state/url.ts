@@ -1,6 +1,7 @@
-// The view state lives in the URL's hash, so a link reopens the same table, settings and camera:
-//   #/table/12?algo=umap&fields=single:emb&p.n_neighbors=15&seed=0&dims=2&color=label&overlay=image&cam=0.1,2.3,45
-// The query string stays free for the server (e.g. `?token=`).
+// The view state lives in the URL's query string, so a link reopens the same table, settings and
+// camera (docs/api.md names the keys the browser tests use):
+//   ?table=12&panel=projection&algorithm=umap&fields=single:emb&p.n_neighbors=15&seed=0&dims=2&color=label&overlay=image&cam=0.1,2.3,45
+// Keys the UI does not own (e.g. the server's `token`) are kept as they are.
 
 import type { CameraState } from '../../lib/render/renderer';
 import type { ProjectionSettings } from './settings';
@@ -47,20 +48,20 @@ export function parseCamera(s: string | null): CameraState | undefined {
   return { kind: '2d', camera: { x: n[0], y: n[1], k: n[2] } };
 }
 
-export function parseHash(hash: string): ViewState {
-  const raw = hash.replace(/^#/, '');
-  const [path, query = ''] = raw.split('?', 2);
-  const segs = path.split('/').filter(Boolean);
-  const q = new URLSearchParams(query);
+/** Query keys owned by the UI; everything else in the query string is left alone. */
+const OWN_KEYS = ['project', 'run', 'table', 'panel', 'algorithm', 'fields', 'seed', 'dims', 'color', 'overlay', 'cam'];
+
+export function parseSearch(search: string): ViewState {
+  const q = new URLSearchParams(search.replace(/^\?/, ''));
   let route: Route = { kind: 'projects' };
-  const n = id(segs[1]);
-  if (n !== null) {
-    if (segs[0] === 'project') route = { kind: 'project', projectId: n };
-    else if (segs[0] === 'run') route = { kind: 'run', runId: n };
-    else if (segs[0] === 'table') route = { kind: 'table', tableId: n };
-  }
+  const table = id(q.get('table') ?? undefined);
+  const run = id(q.get('run') ?? undefined);
+  const project = id(q.get('project') ?? undefined);
+  if (table !== null) route = { kind: 'table', tableId: table };
+  else if (run !== null) route = { kind: 'run', runId: run };
+  else if (project !== null) route = { kind: 'project', projectId: project };
   const settings: Partial<ProjectionSettings> = {};
-  const algo = q.get('algo');
+  const algo = q.get('algorithm');
   if (algo) settings.algorithm = algo;
   const fields = q.get('fields');
   if (fields) {
@@ -75,28 +76,33 @@ export function parseHash(hash: string): ViewState {
   if (seed !== null && /^\d+$/.test(seed)) settings.seed = Number(seed);
   const dims = q.get('dims');
   if (dims === '2' || dims === '3') settings.dims = Number(dims) as 2 | 3;
-  const state: ViewState = { route, panel: q.get('panel') !== '0', settings, camera: parseCamera(q.get('cam')) };
+  const state: ViewState = { route, panel: q.get('panel') !== 'none', settings, camera: parseCamera(q.get('cam')) };
   if (q.has('color')) state.colorBy = q.get('color') || null;
   if (q.has('overlay')) state.overlay = q.get('overlay') || null;
   return state;
 }
 
-export function formatHash(s: ViewState): string {
-  const r = s.route;
-  const path =
-    r.kind === 'projects' ? '/' : r.kind === 'project' ? `/project/${r.projectId}` : r.kind === 'run' ? `/run/${r.runId}` : `/table/${r.tableId}`;
-  if (r.kind !== 'table') return '#' + path;
+/** The query string for a view state, keeping foreign keys of `current` (e.g. `token`). */
+export function formatSearch(s: ViewState, current = ''): string {
   const q = new URLSearchParams();
-  if (!s.panel) q.set('panel', '0');
-  const st = s.settings;
-  if (st.algorithm) q.set('algo', st.algorithm);
-  if (st.fields) q.set('fields', `${st.fields.type}:${st.fields.columns.map(encodeURIComponent).join(',')}`);
-  for (const [k, v] of Object.entries(st.params ?? {})) q.set(`p.${k}`, String(v));
-  if (st.seed !== undefined) q.set('seed', String(st.seed));
-  if (st.dims !== undefined) q.set('dims', String(st.dims));
-  if (s.colorBy !== undefined) q.set('color', s.colorBy ?? '');
-  if (s.overlay !== undefined) q.set('overlay', s.overlay ?? '');
-  if (s.camera) q.set('cam', formatCamera(s.camera));
+  for (const [k, v] of new URLSearchParams(current.replace(/^\?/, '')))
+    if (!OWN_KEYS.includes(k) && !k.startsWith('p.')) q.append(k, v);
+  const r = s.route;
+  if (r.kind === 'project') q.set('project', String(r.projectId));
+  if (r.kind === 'run') q.set('run', String(r.runId));
+  if (r.kind === 'table') {
+    q.set('table', String(r.tableId));
+    q.set('panel', s.panel ? 'projection' : 'none');
+    const st = s.settings;
+    if (st.algorithm) q.set('algorithm', st.algorithm);
+    if (st.fields) q.set('fields', `${st.fields.type}:${st.fields.columns.map(encodeURIComponent).join(',')}`);
+    for (const [k, v] of Object.entries(st.params ?? {})) q.set(`p.${k}`, String(v));
+    if (st.seed !== undefined) q.set('seed', String(st.seed));
+    if (st.dims !== undefined) q.set('dims', String(st.dims));
+    if (s.colorBy !== undefined) q.set('color', s.colorBy ?? '');
+    if (s.overlay !== undefined) q.set('overlay', s.overlay ?? '');
+    if (s.camera) q.set('cam', formatCamera(s.camera));
+  }
   const qs = q.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
-  return '#' + path + (qs ? '?' + qs : '');
+  return qs ? '?' + qs : '';
 }

@@ -67,6 +67,7 @@ describe('progress messages', () => {
     expect(parseJobMessage('{"type":"done","projection_id":7}')).toEqual({ type: 'done', projection_id: 7 });
     expect(parseJobMessage('{"type":"error","message":"perplexity too large"}')).toEqual({ type: 'error', message: 'perplexity too large' });
     expect(parseJobMessage('{"type":"cancelled"}')).toEqual({ type: 'cancelled' });
+    expect(parseJobMessage('{"type":"queued"}')).toMatchObject({ type: 'progress', stage: 'queued' });
     const snap = parseJobMessage(new Float32Array([1, 2, 3, 4]).buffer);
     expect(snap?.type === 'snapshot' && Array.from(snap.coords)).toEqual([1, 2, 3, 4]);
   });

@@ -34,6 +34,8 @@ export function parseJobMessage(data: string | ArrayBuffer): JobEvent | null {
         loss: typeof msg.loss === 'number' && Number.isFinite(msg.loss) ? msg.loss : null,
         elapsed_secs: num(msg.elapsed_secs),
       };
+    case 'queued':
+      return { type: 'progress', stage: 'queued', done: 0, total: 0, loss: null, elapsed_secs: num(msg.elapsed_secs) };
     case 'done':
       return { type: 'done', projection_id: num(msg.projection_id, -1) };
     case 'error':
@@ -52,6 +54,8 @@ export function progressFraction(e: { done: number; total: number }): number {
 
 export interface JobWatch {
   close(): void;
+  /** Asks the server to cancel the job over the socket. */
+  cancel(): void;
 }
 
 /**
@@ -87,6 +91,9 @@ export function watchJob(url: string, onEvent: (e: JobEvent) => void, onClose?: 
   };
   ws.onclose = () => onClose?.(ended);
   return {
+    cancel() {
+      if (ws.readyState === WebSocket.OPEN) ws.send('cancel');
+    },
     close() {
       ended = true;
       if (frame) cancelAnimationFrame(frame);

@@ -69,11 +69,15 @@ export interface ParamSpec {
   default: number | string;
   min?: number;
   max?: number;
+  /** The value must be strictly above `min`. */
+  min_exclusive?: boolean;
   choices?: string[];
+  description?: string;
 }
 
 export interface AlgorithmSpec {
   name: string;
+  label?: string;
   params: ParamSpec[];
 }
 
@@ -101,6 +105,9 @@ export interface Metrics {
 
 export interface ProjectionInfo {
   id: number;
+  table_id?: number;
+  fields?: EmbeddingFields;
+  job_id?: number | null;
   status: JobStatus;
   algorithm: string;
   params: Record<string, number | string>;

@@ -49,8 +49,8 @@ export class PointRenderer {
 
   private n = 0;
   private dim: 2 | 3 = 2;
-  private positions = new Float32Array(0);
-  private previous = new Float32Array(0);
+  private positions: Float32Array = new Float32Array(0);
+  private previous: Float32Array = new Float32Array(0);
   private mixT = 1;
   private animStart = 0;
   private animMs = 0;
@@ -406,7 +406,7 @@ export class PointRenderer {
       this.setCommonUniforms(false, size, vp);
       gl.bindVertexArray(this.vao);
       gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, this.n);
-      this.drawHighlight(size, vp);
+      this.drawHighlight(size);
       gl.bindVertexArray(null);
     }
     this.frameCount++;
@@ -423,7 +423,7 @@ export class PointRenderer {
     } else gl.disable(gl.BLEND);
   }
 
-  private drawHighlight(size: number, vp: Float32Array) {
+  private drawHighlight(size: number) {
     const i = this.highlighted;
     if (i < 0 || i >= this.n) return;
     const gl = this.gl;
