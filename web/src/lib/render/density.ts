@@ -13,7 +13,7 @@ export interface SizeOptions {
  * to the fitted view (zooming in spreads the points apart, so they may grow, but slower than the zoom).
  */
 export function pointSizePx(n: number, width: number, height: number, zoom = 1, opts: SizeOptions = {}): number {
-  const { minPx = 1.5, maxPx = 14, scale = 1 } = opts;
+  const { minPx = 2, maxPx = 14, scale = 1 } = opts;
   if (n <= 0) return maxPx;
   // Side of the square each point would own if spread evenly over the plot, about a third covered.
   const share = Math.sqrt((width * height) / n);
@@ -21,9 +21,9 @@ export function pointSizePx(n: number, width: number, height: number, zoom = 1, 
   return Math.min(maxPx, Math.max(minPx, size));
 }
 
-/** Alpha per point: opaque up to ~5k points, fading toward 0.35 as counts reach millions. */
+/** Alpha per point: nearly opaque up to ~20k points, fading toward 0.3 as counts reach millions. */
 export function pointAlpha(n: number): number {
-  if (n <= 5000) return 0.92;
-  const t = Math.min(1, Math.log10(n / 5000) / Math.log10(200));
-  return 0.92 - t * (0.92 - 0.35);
+  if (n <= 20_000) return 0.92;
+  const t = Math.min(1, Math.log10(n / 20_000) / Math.log10(100));
+  return 0.3 + (1 - t) * (0.92 - 0.3);
 }

@@ -63,14 +63,16 @@ uniform bool u_pick;
 uniform float u_size;
 out vec4 outColor;
 void main() {
+  // Points of a few pixels are drawn as full squares: a disc that small is mostly edge and would
+  // fade to nothing; larger ones are discs with about one pixel of antialiased edge.
   float d = length(v_corner);
-  if (d > 1.0) discard;
+  bool tiny = u_size < 3.5;
+  if (!tiny && d > 1.0) discard;
   if (u_pick) {
     outColor = v_color;
     return;
   }
-  // About one pixel of antialiased edge, whatever the point size.
-  float edge = clamp((1.0 - d) * u_size * 0.5, 0.0, 1.0);
+  float edge = tiny ? 1.0 : clamp((1.0 - d) * u_size * 0.5, 0.0, 1.0);
   outColor = v_color * edge;
 }
 `;
