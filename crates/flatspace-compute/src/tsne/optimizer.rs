@@ -1,0 +1,265 @@
+//! Gradient descent with momentum and per-coordinate gains (the delta-bar-delta rule of
+//! Jacobs 1988 as every t-SNE uses it): a gain grows by 0.2 while the gradient keeps opposing the
+//! last step and shrinks ×0.8 otherwise, never below 0.01. Each step's length per row is capped
+//! (`max_step_norm`) and the layout is re-centred after every step.
+
+// Coordinates of 2 or 3 dimensions are indexed together across several arrays.
+#![allow(clippy::needless_range_loop)]
+
+use rayon::prelude::*;
+
+use super::affinities::SparseAffinities;
+use super::barnes_hut;
+use super::exact;
+use super::fft_interp::FftRepulsion;
+use super::kernel::Kernel;
+use super::{NegativeGradientMethod, TsneParams};
+use crate::context::Progress;
+use crate::{Result, RunContext};
+
+/// One stage of the schedule.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Phase {
+    pub stage: &'static str,
+    pub n_iter: usize,
+    pub exaggeration: f64,
+    pub momentum: f64,
+    pub learning_rate: f64,
+}
+
+/// The repulsion method, with whatever state it keeps between iterations.
+pub(crate) enum RepulsionEngine {
+    Exact {
+        dim: usize,
+        kernel: Kernel,
+    },
+    BarnesHut {
+        dim: usize,
+        kernel: Kernel,
+        theta: f64,
+    },
+    Fft(Box<FftRepulsion>),
+}
+
+impl RepulsionEngine {
+    pub(crate) fn new(
+        method: NegativeGradientMethod,
+        dim: usize,
+        kernel: Kernel,
+        params: &TsneParams,
+    ) -> Self {
+        match method {
+            NegativeGradientMethod::Exact => Self::Exact { dim, kernel },
+            NegativeGradientMethod::Fft if dim == 2 => Self::Fft(Box::new(FftRepulsion::new(
+                kernel,
+                params.n_interpolation_points,
+                params.min_num_intervals,
+                params.max_num_intervals,
+                params.ints_in_interval,
+            ))),
+            _ => Self::BarnesHut {
+                dim,
+                kernel,
+                theta: params.theta,
+            },
+        }
+    }
+
+    /// Unnormalised repulsion of every row into `out`; returns Z = Σ_{i≠j} w_ij.
+    pub(crate) fn compute(&mut self, y: &[f64], out: &mut [f64]) -> f64 {
+        match self {
+            Self::Exact { dim, kernel } => exact::repulsion(y, *dim, *kernel, out),
+            Self::BarnesHut { dim, kernel, theta } => {
+                if *dim == 3 {
+                    barnes_hut::repulsion::<3>(y, *kernel, *theta, out)
+                } else {
+                    barnes_hut::repulsion::<2>(y, *kernel, *theta, out)
+                }
+            }
+            Self::Fft(engine) => engine.repulsion(y, out),
+        }
+    }
+}
+
+/// Attractive forces Σ_j p_ij w^(1/α)(y_i − y_j) into `out`.
+pub(crate) fn attraction(
+    y: &[f64],
+    dim: usize,
+    p: &SparseAffinities,
+    kernel: Kernel,
+    out: &mut [f64],
+) {
+    out.par_chunks_mut(dim).enumerate().for_each(|(i, force)| {
+        let yi = &y[i * dim..(i + 1) * dim];
+        let (cols, vals) = p.row(i);
+        force.iter_mut().for_each(|f| *f = 0.0);
+        if dim == 2 {
+            let (mut f0, mut f1) = (0.0, 0.0);
+            for (&j, &pij) in cols.iter().zip(vals) {
+                let j = j as usize;
+                let d0 = yi[0] - y[2 * j];
+                let d1 = yi[1] - y[2 * j + 1];
+                let a = f64::from(pij) * kernel.attraction(d0 * d0 + d1 * d1);
+                f0 += a * d0;
+                f1 += a * d1;
+            }
+            force[0] = f0;
+            force[1] = f1;
+        } else {
+            for (&j, &pij) in cols.iter().zip(vals) {
+                let yj = &y[j as usize * dim..(j as usize + 1) * dim];
+                let mut d2 = 0.0;
+                for c in 0..dim {
+                    let d = yi[c] - yj[c];
+                    d2 += d * d;
+                }
+                let a = f64::from(pij) * kernel.attraction(d2);
+                for c in 0..dim {
+                    force[c] += a * (yi[c] - yj[c]);
+                }
+            }
+        }
+    });
+}
+
+/// KL(P ‖ Q) = Σ p ln p − Σ p ln w + ln Z, given Z.
+pub(crate) fn kl_divergence(
+    y: &[f64],
+    dim: usize,
+    p: &SparseAffinities,
+    kernel: Kernel,
+    z: f64,
+) -> f64 {
+    let rows: Vec<f64> = (0..p.n_rows)
+        .into_par_iter()
+        .map(|i| {
+            let yi = &y[i * dim..(i + 1) * dim];
+            let (cols, vals) = p.row(i);
+            let mut sum = 0.0;
+            for (&j, &pij) in cols.iter().zip(vals) {
+                if pij <= 0.0 {
+                    continue;
+                }
+                let yj = &y[j as usize * dim..(j as usize + 1) * dim];
+                let d2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
+                let pij = f64::from(pij);
+                sum += pij * (pij.ln() - kernel.ln_similarity(d2));
+            }
+            sum
+        })
+        .collect();
+    rows.iter().sum::<f64>() + z.max(f64::MIN_POSITIVE).ln()
+}
+
+/// Runs the phases on `y` (row-major, `dim` columns) and returns the final KL divergence.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn optimize(
+    y: &mut [f64],
+    dim: usize,
+    p: &SparseAffinities,
+    engine: &mut RepulsionEngine,
+    kernel: Kernel,
+    phases: &[Phase],
+    params: &TsneParams,
+    ctx: &RunContext<'_>,
+) -> Result<f64> {
+    let len = y.len();
+    let n = len / dim;
+    let mut update = vec![0f64; len];
+    let mut gains = vec![1f64; len];
+    let mut attract = vec![0f64; len];
+    let mut repel = vec![0f64; len];
+    let mut snapshot: Vec<f32> = Vec::new();
+    let mut kl = f64::NAN;
+    let loss_every = params.loss_every.max(1);
+    let max_step = params.max_step_norm;
+    for phase in phases {
+        for iter in 0..phase.n_iter {
+            ctx.check_cancelled()?;
+            attraction(y, dim, p, kernel, &mut attract);
+            let z = engine.compute(y, &mut repel).max(f64::MIN_POSITIVE);
+            let done = iter as u64 + 1;
+            let last = iter + 1 == phase.n_iter;
+            let want_loss = done.is_multiple_of(loss_every as u64) || last;
+            let loss = if want_loss {
+                kl = kl_divergence(y, dim, p, kernel, z);
+                Some(kl)
+            } else {
+                None
+            };
+            let inv_z = 1.0 / z;
+            let (ex, mom, lr) = (phase.exaggeration, phase.momentum, phase.learning_rate);
+            y.par_chunks_mut(dim)
+                .zip(update.par_chunks_mut(dim))
+                .zip(gains.par_chunks_mut(dim))
+                .zip(attract.par_chunks(dim).zip(repel.par_chunks(dim)))
+                .for_each(|(((yi, ui), gi), (ai, ri))| {
+                    let mut norm2 = 0.0;
+                    for c in 0..dim {
+                        let grad = ex * ai[c] - ri[c] * inv_z;
+                        // Opposite signs of gradient and last step: the step helps, speed up.
+                        if (grad > 0.0) != (ui[c] > 0.0) {
+                            gi[c] += 0.2;
+                        } else {
+                            gi[c] *= 0.8;
+                        }
+                        gi[c] = gi[c].max(0.01);
+                        ui[c] = mom * ui[c] - lr * gi[c] * grad;
+                        norm2 += ui[c] * ui[c];
+                    }
+                    if let Some(cap) = max_step
+                        && norm2 > cap * cap
+                    {
+                        let s = cap / norm2.sqrt();
+                        ui.iter_mut().for_each(|u| *u *= s);
+                    }
+                    for c in 0..dim {
+                        yi[c] += ui[c];
+                    }
+                });
+            center(y, dim, n);
+            let positions = if ctx.progress.wants_positions(phase.stage, done) {
+                snapshot.clear();
+                snapshot.extend(y.iter().map(|&v| v as f32));
+                Some(&snapshot[..])
+            } else {
+                None
+            };
+            ctx.progress.report(&Progress {
+                stage: phase.stage,
+                done,
+                total: phase.n_iter as u64,
+                loss,
+                positions,
+            });
+        }
+    }
+    if kl.is_nan() {
+        // No iterations ran: report the KL divergence of the starting layout.
+        let mut scratch = vec![0f64; len];
+        let z = engine.compute(y, &mut scratch);
+        kl = kl_divergence(y, dim, p, kernel, z);
+    }
+    Ok(kl)
+}
+
+/// Subtracts the mean of each column (summed in row order).
+fn center(y: &mut [f64], dim: usize, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let mut mean = [0f64; 3];
+    for row in y.chunks_exact(dim) {
+        for c in 0..dim {
+            mean[c] += row[c];
+        }
+    }
+    for m in mean.iter_mut() {
+        *m /= n as f64;
+    }
+    y.par_chunks_mut(dim).for_each(|row| {
+        for c in 0..dim {
+            row[c] -= mean[c];
+        }
+    });
+}
