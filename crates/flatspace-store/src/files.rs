@@ -1,0 +1,201 @@
+//! File-level half of the commit protocol: write to a temp file, fsync, rename into place, fsync
+//! the directory; and the clean-up of what a killed writer left behind.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Result, StoreError};
+
+pub(crate) const TMP_DIR: &str = "tmp";
+pub(crate) const SEGMENTS_DIR: &str = "segments";
+pub(crate) const MEDIA_DIR: &str = "media";
+pub(crate) const PROJECTIONS_DIR: &str = "projections";
+
+/// Files of a writer whose process we cannot check are removed once this old.
+const ORPHAN_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A name unique across processes and calls: `<pid>-<nanos>-<counter>`. The pid prefix lets
+/// clean-up tell a live writer's files from a dead one's.
+pub(crate) fn unique_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// Whether the process that wrote a file named `<pid>-…` may still be running. Where we cannot
+/// tell (not Linux), assume it is, and let the age limit decide.
+fn writer_may_be_alive(file_name: &str) -> bool {
+    let Some(pid) = file_name
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    pid_may_be_alive(pid)
+}
+
+pub(crate) fn pid_may_be_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+fn older_than(path: &Path, age: Duration) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|e| e > age)
+}
+
+/// Whether a leftover file should go: its writer is gone, or it is very old.
+pub(crate) fn is_orphan(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !writer_may_be_alive(name) || older_than(path, ORPHAN_MAX_AGE)
+}
+
+/// Removes temp files of writers that are gone. Files of live writers stay: another process may
+/// be in the middle of a commit.
+pub(crate) fn clean_tmp(root: &Path) -> Result<usize> {
+    let dir = root.join(TMP_DIR);
+    let entries = fs::read_dir(&dir).map_err(|e| StoreError::io("list", &dir, e))?;
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if is_orphan(&path) && fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    // Directories cannot be opened for syncing on Windows; the rename is durable enough there.
+    if cfg!(unix) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io("sync the directory", dir, e))?;
+    }
+    Ok(())
+}
+
+/// A temp file being written; removed on drop unless persisted.
+pub(crate) struct TempFile {
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+    persisted: bool,
+}
+
+impl TempFile {
+    pub(crate) fn create(root: &Path, suffix: &str) -> Result<TempFile> {
+        let path = root
+            .join(TMP_DIR)
+            .join(format!("{}.{suffix}.tmp", unique_name()));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| map_write_error(root, &path, e))?;
+        Ok(TempFile {
+            path,
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            persisted: false,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+        // Only `None` after `persist`, which consumes self.
+        self.file
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("temp file used after persist"))
+    }
+
+    /// Flushes and fsyncs the file, renames it to `dest`, and fsyncs `dest`'s directory.
+    pub(crate) fn persist(mut self, dest: &Path) -> Result<()> {
+        let writer = self
+            .file
+            .take()
+            .unwrap_or_else(|| unreachable!("temp file persisted twice"));
+        let file = writer
+            .into_inner()
+            .map_err(|e| StoreError::io("write", &self.path, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| StoreError::io("sync", &self.path, e))?;
+        drop(file);
+        fs::rename(&self.path, dest).map_err(|e| StoreError::io("rename into place", dest, e))?;
+        self.persisted = true;
+        if let Some(parent) = dest.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer().flush()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            self.file = None;
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+pub(crate) fn map_write_error(root: &Path, path: &Path, e: std::io::Error) -> StoreError {
+    if is_read_only_error(&e) {
+        StoreError::ReadOnly {
+            path: root.to_path_buf(),
+            source: e,
+        }
+    } else {
+        StoreError::io("create", path, e)
+    }
+}
+
+pub(crate) fn is_read_only_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Writes `bytes` to `dest` through the commit protocol, unless `dest` already exists (used for
+/// content-addressed files, whose name fixes their content).
+pub(crate) fn write_once(root: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
+    if dest.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(|e| map_write_error(root, parent, e))?;
+    }
+    let mut tmp = TempFile::create(root, "media")?;
+    tmp.write_all(bytes)
+        .map_err(|e| StoreError::io("write", tmp.path().to_path_buf(), e))?;
+    tmp.persist(dest)
+}
