@@ -108,12 +108,12 @@ pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
                 detail: e.to_string(),
             }
         }
-        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            StoreError::ReadOnly {
-                path: path.parent().unwrap_or(path).to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string()),
-            }
-        }
+        Some(ErrorCode::ReadOnly)
+        | Some(ErrorCode::CannotOpen)
+        | Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly {
+            path: path.parent().unwrap_or(path).to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e.to_string()),
+        },
         _ => StoreError::Sqlite {
             path: path.to_path_buf(),
             source: e,

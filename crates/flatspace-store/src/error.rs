@@ -45,7 +45,9 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
-    #[error("table {table_id}: its segment file {path} is missing; the store directory was changed by hand")]
+    #[error(
+        "table {table_id}: its segment file {path} is missing; the store directory was changed by hand"
+    )]
     MissingSegment { table_id: i64, path: PathBuf },
 
     #[error("table {table_id}: the segment file {path} is not a readable Arrow IPC file: {detail}")]
@@ -88,9 +90,7 @@ pub enum StoreError {
         found: String,
     },
 
-    #[error(
-        "table {key:?}, column {column:?}, row {row}: {detail}"
-    )]
+    #[error("table {key:?}, column {column:?}, row {row}: {detail}")]
     InvalidCell {
         key: String,
         column: String,
@@ -119,7 +119,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         StoreError::Io {
             action,
             path: path.into(),

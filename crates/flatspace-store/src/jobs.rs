@@ -139,7 +139,9 @@ impl Store {
         let changed = {
             let conn = self.conn();
             self.sql(conn.execute(
-                &format!("UPDATE jobs SET status = ?2, error = ?3, updated_at = {NOW} WHERE id = ?1"),
+                &format!(
+                    "UPDATE jobs SET status = ?2, error = ?3, updated_at = {NOW} WHERE id = ?1"
+                ),
                 params![id, status.as_str(), error],
             ))?
         };

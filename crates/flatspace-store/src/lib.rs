@@ -25,9 +25,7 @@ pub use matrix::F32Matrix;
 pub use media::{Media, hash_bytes, is_valid_hash};
 pub use projections::{Projection, ProjectionSpec, ProjectionStatus};
 pub use segment::TableData;
-pub use store::{
-    ColumnInfo, EmbeddingInfo, ProjectInfo, RunInfo, Store, TableInfo, TableMeta,
-};
+pub use store::{ColumnInfo, EmbeddingInfo, ProjectInfo, RunInfo, Store, TableInfo, TableMeta};
 
 pub type ProjectId = i64;
 pub type RunId = i64;

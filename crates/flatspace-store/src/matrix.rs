@@ -143,8 +143,9 @@ fn write_column(
             table_id,
             column: name.to_string(),
             row: row0 + row,
-            detail: "missing value; expected a number in every row to use the column as a dimension"
-                .into(),
+            detail:
+                "missing value; expected a number in every row to use the column as a dimension"
+                    .into(),
         });
     }
     fn fill<T: ArrowPrimitiveType>(

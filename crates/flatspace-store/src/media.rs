@@ -14,7 +14,10 @@ pub struct Media {
 /// 64 lowercase hex digits. Checked before a hash ever becomes a path, so a request cannot
 /// name a file outside the media folder.
 pub fn is_valid_hash(hash: &str) -> bool {
-    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 pub fn hash_bytes(bytes: &[u8]) -> String {

@@ -102,7 +102,9 @@ pub(crate) fn validate(
         .ok_or_else(|| invalid("no record batches given; expected at least one".into()))?;
     let schema = first.schema();
     if schema.fields().is_empty() {
-        return Err(invalid("the table has zero columns; expected at least one".into()));
+        return Err(invalid(
+            "the table has zero columns; expected at least one".into(),
+        ));
     }
     if kinds.len() != schema.fields().len() {
         return Err(invalid(format!(
@@ -153,7 +155,10 @@ pub(crate) fn validate(
             match kind {
                 ColumnKind::Embedding { .. } => {
                     if let Some(row) = first_null(column.as_ref()) {
-                        return Err(cell_error(row, "missing vector; expected every row to have one".into()));
+                        return Err(cell_error(
+                            row,
+                            "missing vector; expected every row to have one".into(),
+                        ));
                     }
                     let list = column.as_fixed_size_list();
                     if let Some(pos) = first_null(list.values().as_ref()) {
@@ -171,7 +176,9 @@ pub(crate) fn validate(
                             if !is_valid_hash(&hash) {
                                 return Err(cell_error(
                                     row,
-                                    format!("{hash:?} is not a media hash; expected the 64-hex-digit hash returned by put_media"),
+                                    format!(
+                                        "{hash:?} is not a media hash; expected the 64-hex-digit hash returned by put_media"
+                                    ),
                                 ));
                             }
                             hashes.insert(hash);
@@ -216,7 +223,11 @@ fn string_values(array: &dyn Array) -> Vec<Option<String>> {
 }
 
 /// Writes the batches as one Arrow IPC file into a temp file, flushed but not yet synced.
-pub(crate) fn write_temp(root: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<TempFile> {
+pub(crate) fn write_temp(
+    root: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<TempFile> {
     let mut tmp = TempFile::create(root, "arrow")?;
     let path = tmp.path().to_path_buf();
     let ipc_err = |e: arrow_schema::ArrowError| {
@@ -254,7 +265,8 @@ pub(crate) fn read(table_id: i64, path: &Path) -> Result<TableData> {
         .metadata()
         .map_err(|e| StoreError::io("stat", path, e))?
         .len();
-    let len = usize::try_from(len).map_err(|_| corrupt("larger than this machine can address".into()))?;
+    let len =
+        usize::try_from(len).map_err(|_| corrupt("larger than this machine can address".into()))?;
     let mut bytes = MutableBuffer::from_len_zeroed(len);
     file.read_exact(bytes.as_slice_mut())
         .map_err(|e| StoreError::io("read", path, e))?;
@@ -268,18 +280,24 @@ pub(crate) fn read(table_id: i64, path: &Path) -> Result<TableData> {
         .map_err(|_| corrupt("no footer".into()))?;
     let footer_len = read_footer_length(trailer).map_err(|e| corrupt(e.to_string()))?;
     if footer_len > len - 10 {
-        return Err(corrupt(format!("footer length {footer_len} exceeds the file")));
+        return Err(corrupt(format!(
+            "footer length {footer_len} exceeds the file"
+        )));
     }
     let footer = root_as_footer(&buffer[len - 10 - footer_len..len - 10])
         .map_err(|e| corrupt(format!("unreadable footer: {e}")))?;
     let schema = Arc::new(fb_to_schema(
-        footer.schema().ok_or_else(|| corrupt("no schema in the footer".into()))?,
+        footer
+            .schema()
+            .ok_or_else(|| corrupt("no schema in the footer".into()))?,
     ));
     let mut decoder = FileDecoder::new(schema.clone(), footer.version());
     let slice = |offset: i64, length: usize| -> Result<Buffer> {
         let start = usize::try_from(offset).map_err(|_| corrupt("negative block offset".into()))?;
         if start.checked_add(length).is_none_or(|end| end > len) {
-            return Err(corrupt(format!("block at {start} of {length} bytes runs past the end")));
+            return Err(corrupt(format!(
+                "block at {start} of {length} bytes runs past the end"
+            )));
         }
         Ok(buffer.slice_with_length(start, length))
     };

@@ -111,8 +111,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-const TABLE_COLUMNS: &str =
-    "id, run_id, key, step, version, n_rows, n_bytes, created_at, segment";
+const TABLE_COLUMNS: &str = "id, run_id, key, step, version, n_rows, n_bytes, created_at, segment";
 
 impl Store {
     /// Opens the store in `dir`, creating it (and migrating an older catalog) as needed, and
@@ -216,9 +215,11 @@ impl Store {
             ),
             [name],
         ))?;
-        self.sql(conn.query_row("SELECT id FROM projects WHERE name = ?1", [name], |r| {
-            r.get(0)
-        }))
+        self.sql(
+            conn.query_row("SELECT id FROM projects WHERE name = ?1", [name], |r| {
+                r.get(0)
+            }),
+        )
     }
 
     pub fn list_projects(&self) -> Result<Vec<ProjectInfo>> {
@@ -347,7 +348,9 @@ impl Store {
         kinds: &[ColumnKind],
     ) -> Result<TableInfo> {
         if key.trim().is_empty() {
-            return Err(StoreError::EmptyName { what: "a table key" });
+            return Err(StoreError::EmptyName {
+                what: "a table key",
+            });
         }
         let (schema, hashes) = segment::validate(key, batches, kinds)?;
         self.run(run_id)?;
@@ -496,7 +499,9 @@ impl Store {
             let kind: ColumnKind =
                 serde_json::from_str(&kind).map_err(|e| StoreError::CorruptCatalog {
                     path: self.catalog_path.clone(),
-                    detail: format!("table {table_id}, column {name:?}: kind {kind:?} is unreadable: {e}"),
+                    detail: format!(
+                        "table {table_id}, column {name:?}: kind {kind:?} is unreadable: {e}"
+                    ),
                 })?;
             out.push(ColumnInfo {
                 name,
@@ -536,7 +541,12 @@ impl Store {
     }
 
     /// The newest version of `key` in a run: at `step`, or at its highest step when `None`.
-    pub fn latest_table(&self, run_id: RunId, key: &str, step: Option<i64>) -> Result<Option<TableInfo>> {
+    pub fn latest_table(
+        &self,
+        run_id: RunId,
+        key: &str,
+        step: Option<i64>,
+    ) -> Result<Option<TableInfo>> {
         let id: Option<i64> = {
             let conn = self.conn();
             self.sql(
@@ -622,13 +632,16 @@ impl Store {
             None => (0..meta.columns.len()).collect(),
         };
         let data = self.segment(id)?;
-        let schema = Arc::new(data.schema.project(&indices).map_err(|e| {
-            StoreError::CorruptSegment {
-                table_id: id,
-                path: PathBuf::new(),
-                detail: e.to_string(),
-            }
-        })?);
+        let schema =
+            Arc::new(
+                data.schema
+                    .project(&indices)
+                    .map_err(|e| StoreError::CorruptSegment {
+                        table_id: id,
+                        path: PathBuf::new(),
+                        detail: e.to_string(),
+                    })?,
+            );
         let n_rows = data.n_rows();
         let start = offset.min(n_rows);
         let end = start.saturating_add(limit).min(n_rows);
@@ -641,11 +654,13 @@ impl Store {
             if s >= e {
                 continue;
             }
-            let projected = batch.project(&indices).map_err(|e| StoreError::CorruptSegment {
-                table_id: id,
-                path: PathBuf::new(),
-                detail: e.to_string(),
-            })?;
+            let projected = batch
+                .project(&indices)
+                .map_err(|e| StoreError::CorruptSegment {
+                    table_id: id,
+                    path: PathBuf::new(),
+                    detail: e.to_string(),
+                })?;
             pieces.push(projected.slice(s - b_start, e - s));
         }
         match pieces.len() {
@@ -735,8 +750,10 @@ impl Store {
         }
         let conn = self.conn();
         self.sql(
-            conn.query_row("SELECT mime FROM media WHERE hash = ?1", [hash], |r| r.get(0))
-                .optional(),
+            conn.query_row("SELECT mime FROM media WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional(),
         )?
         .ok_or_else(|| StoreError::UnknownMedia {
             hash: hash.to_string(),

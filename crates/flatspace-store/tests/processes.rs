@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,15 +33,19 @@ fn child_writer() {
         .unwrap_or(0);
     let store = Store::open(&dir).expect("child opens the store");
     let project = store.get_or_create_project("processes").expect("project");
-    let own_run = store.get_or_create_run(project, &tag, &json!({"tag": tag})).expect("run");
-    let shared_run = store.get_or_create_run(project, "shared", &json!({})).expect("run");
+    let own_run = store
+        .get_or_create_run(project, &tag, &json!({"tag": tag}))
+        .expect("run");
+    let shared_run = store
+        .get_or_create_run(project, "shared", &json!({}))
+        .expect("run");
     let job = store.create_job("test-writer", None).expect("job");
     let mut seq = 0u64;
     while count == 0 || seq < count {
         let key = format!("{tag}/{seq}");
         let info = write_sample(&store, own_run, &key, seq as i64);
         println!("COMMITTED {} {}", info.id, info.key);
-        if seq % 3 == 0 {
+        if seq.is_multiple_of(3) {
             let info = write_sample(&store, shared_run, "shared", 0);
             println!("COMMITTED {} {}", info.id, info.key);
         }
@@ -50,12 +54,21 @@ fn child_writer() {
             .expect("progress");
         seq += 1;
     }
-    store.set_job_status(job.id, JobStatus::Done, None).expect("done");
+    store
+        .set_job_status(job.id, JobStatus::Done, None)
+        .expect("done");
 }
 
 fn spawn_writer(dir: &Path, tag: &str, count: u64) -> Child {
     Command::new(std::env::current_exe().expect("test binary path"))
-        .args(["child_writer", "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .args([
+            "child_writer",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
         .env(ENV_DIR, dir)
         .env(ENV_TAG, tag)
         .env(ENV_COUNT, count.to_string())
@@ -89,7 +102,10 @@ fn all_tables(store: &Store) -> Vec<TableInfo> {
 struct Lcg(u64);
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -105,18 +121,32 @@ fn writers_killed_at_random_points_leave_every_committed_table_and_no_partial_on
     let started = Instant::now();
     for i in 0..kills {
         let mut child = spawn_writer(&data, &format!("crash{i}"), 0);
-        // Random delays land the kill before the store opens, mid-segment-write, between rename
-        // and catalog commit, and inside the catalog transaction.
-        std::thread::sleep(Duration::from_millis(rng.below(150)));
-        child.kill().expect("SIGKILL the writer");
-        child.wait().expect("reap the writer");
+        // Kill after 0–3 commits plus 0–40 ms, so kills land at random points: while the store
+        // opens (or is created), mid-segment-write, between rename and catalog commit, and
+        // inside the catalog transaction. Waiting for commits rather than fixed times keeps the
+        // test meaningful on a slow, busy machine.
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_to_string(&mut out)
-            .expect("read child output");
+        let wait_for = rng.below(4) as usize;
+        while committed_lines(&out).len() < wait_for {
+            if stdout.read_line(&mut out).expect("read child output") == 0 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(40)));
+        child.kill().expect("SIGKILL the writer");
+        let status = child.wait().expect("reap the writer");
+        stdout.read_to_string(&mut out).expect("read child output");
+        if status.code().is_some() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .expect("stderr")
+                .read_to_string(&mut err)
+                .expect("stderr");
+            panic!("the writer exited by itself ({status}) instead of being killed: {err}");
+        }
         reported.extend(committed_lines(&out));
 
         let store = Store::open(&data).expect("the store opens after a kill");
@@ -136,8 +166,13 @@ fn writers_killed_at_random_points_leave_every_committed_table_and_no_partial_on
         }
         // What the killed writer left half-done is gone: no temp files, no uncommitted segments,
         // and its job no longer claims to be running.
-        assert_eq!(std::fs::read_dir(data.join("tmp")).expect("ls tmp").count(), 0);
-        let n_segments = std::fs::read_dir(data.join("segments")).expect("ls").count();
+        assert_eq!(
+            std::fs::read_dir(data.join("tmp")).expect("ls tmp").count(),
+            0
+        );
+        let n_segments = std::fs::read_dir(data.join("segments"))
+            .expect("ls")
+            .count();
         assert_eq!(n_segments, tables.len(), "orphan segments after kill {i}");
         assert!(store.active_jobs().expect("jobs").is_empty());
     }
@@ -164,7 +199,10 @@ fn four_writers_and_a_reader_share_one_store() {
     let data = dir.path().join("data");
     let per_writer = 12;
     let tags: Vec<String> = (0..4).map(|i| format!("writer{i}")).collect();
-    let mut children: Vec<Child> = tags.iter().map(|t| spawn_writer(&data, t, per_writer)).collect();
+    let mut children: Vec<Child> = tags
+        .iter()
+        .map(|t| spawn_writer(&data, t, per_writer))
+        .collect();
 
     // Read while they write: every table that is visible must already be whole.
     let mut verified: HashSet<i64> = HashSet::new();
@@ -184,16 +222,29 @@ fn four_writers_and_a_reader_share_one_store() {
         if finished {
             break;
         }
-        assert!(Instant::now() < deadline, "writers did not finish within 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "writers did not finish within 120 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut reported = Vec::new();
     for mut child in children {
         let status = child.wait().expect("wait");
         let mut out = String::new();
-        child.stdout.take().expect("stdout").read_to_string(&mut out).expect("out");
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut out)
+            .expect("out");
         let mut err = String::new();
-        child.stderr.take().expect("stderr").read_to_string(&mut err).expect("err");
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("err");
         assert!(status.success(), "a writer failed: {err}\n{out}");
         reported.extend(committed_lines(&out));
     }
@@ -207,8 +258,14 @@ fn four_writers_and_a_reader_share_one_store() {
         assert_sample_intact(&store, info);
     }
     // The shared key at step 0 got distinct consecutive versions despite the race.
-    let project = store.find_project("processes").expect("find").expect("project");
-    let shared = store.find_run(project.id, "shared").expect("find").expect("run");
+    let project = store
+        .find_project("processes")
+        .expect("find")
+        .expect("project");
+    let shared = store
+        .find_run(project.id, "shared")
+        .expect("find")
+        .expect("run");
     let mut versions: BTreeMap<i64, String> = BTreeMap::new();
     for info in store.list_tables(shared.id).expect("tables") {
         assert_eq!((info.key.as_str(), info.step), ("shared", 0));
@@ -218,7 +275,10 @@ fn four_writers_and_a_reader_share_one_store() {
     assert_eq!(versions.keys().copied().collect::<Vec<_>>(), expected);
     for tag in &tags {
         let run = store.find_run(project.id, tag).expect("find").expect("run");
-        assert_eq!(store.list_tables(run.id).expect("tables").len() as u64, per_writer);
+        assert_eq!(
+            store.list_tables(run.id).expect("tables").len() as u64,
+            per_writer
+        );
     }
     assert!(reads > 0);
 }

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 use common::{assert_sample_intact, sample_batches, sample_kinds, write_sample};
-use flatspace_store::{
-    JobStatus, ProjectionSpec, ProjectionStatus, Store, StoreError, hash_bytes,
-};
+use flatspace_store::{JobStatus, ProjectionSpec, ProjectionStatus, Store, StoreError, hash_bytes};
 use flatspace_table::ColumnKind;
 use serde_json::json;
 
@@ -60,15 +58,23 @@ fn every_column_kind_round_trips_with_non_ascii_names_and_media() {
 fn relogging_a_key_and_step_makes_a_new_version_and_keeps_the_old() {
     let (_dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let v1 = write_sample(&store, run, "same", 3);
     let v2 = write_sample(&store, run, "same", 3);
     let other_step = write_sample(&store, run, "same", 4);
     assert_eq!((v1.version, v2.version, other_step.version), (1, 2, 1));
     assert_ne!(v1.id, v2.id);
-    let latest = store.latest_table(run, "same", Some(3)).expect("latest").expect("some");
+    let latest = store
+        .latest_table(run, "same", Some(3))
+        .expect("latest")
+        .expect("some");
     assert_eq!(latest.id, v2.id);
-    let latest_any = store.latest_table(run, "same", None).expect("latest").expect("some");
+    let latest_any = store
+        .latest_table(run, "same", None)
+        .expect("latest")
+        .expect("some");
     assert_eq!(latest_any.id, other_step.id);
     assert_sample_intact(&store, &v1);
     assert_sample_intact(&store, &v2);
@@ -78,7 +84,9 @@ fn relogging_a_key_and_step_makes_a_new_version_and_keeps_the_old() {
 fn row_ranges_select_columns_across_batch_boundaries() {
     let (_dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     // Pick a key whose sample is split into two batches, to cross the boundary.
     let key = (0..100)
         .map(|i| format!("rows/{i}"))
@@ -97,8 +105,14 @@ fn row_ranges_select_columns_across_batch_boundaries() {
         .expect("page");
     assert_eq!(page.num_columns(), 2);
     assert_eq!(page.schema().field(0).name(), "标签");
-    assert_eq!(page.column(0).as_ref(), full.column(3).slice(offset, limit).as_ref());
-    assert_eq!(page.column(1).as_ref(), full.column(1).slice(offset, limit).as_ref());
+    assert_eq!(
+        page.column(0).as_ref(),
+        full.column(3).slice(offset, limit).as_ref()
+    );
+    assert_eq!(
+        page.column(1).as_ref(),
+        full.column(1).slice(offset, limit).as_ref()
+    );
     // Past the end: clamped, then empty.
     let tail = store.read_rows(info.id, n - 1, 100, None).expect("tail");
     assert_eq!(tail.num_rows(), 1);
@@ -109,14 +123,19 @@ fn row_ranges_select_columns_across_batch_boundaries() {
         .read_rows(info.id, 0, 1, Some(&["nope"]))
         .expect_err("unknown column");
     assert!(matches!(err, StoreError::UnknownColumn { .. }), "{err}");
-    assert!(err.to_string().contains("nope") && err.to_string().contains("größe"), "{err}");
+    assert!(
+        err.to_string().contains("nope") && err.to_string().contains("größe"),
+        "{err}"
+    );
 }
 
 #[test]
 fn many_numeric_columns_gather_into_one_row_major_matrix() {
     let (_dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let schema = Arc::new(Schema::new(vec![
         Field::new("x", DataType::Float32, false),
         Field::new("y", DataType::Int64, false),
@@ -139,16 +158,32 @@ fn many_numeric_columns_gather_into_one_row_major_matrix() {
         batch(vec![0.5, 1.5], vec![10, -20], vec![1, 2], vec!["a", "b"]),
         batch(vec![2.5], vec![30], vec![255], vec!["c"]),
     ];
-    let kinds = [ColumnKind::Numeric, ColumnKind::Numeric, ColumnKind::Numeric, ColumnKind::Category];
-    let info = store.write_table(run, "numbers", 0, &batches, &kinds).expect("write");
-    let m = store.numeric_matrix(info.id, &["x", "y", "z"]).expect("matrix");
+    let kinds = [
+        ColumnKind::Numeric,
+        ColumnKind::Numeric,
+        ColumnKind::Numeric,
+        ColumnKind::Category,
+    ];
+    let info = store
+        .write_table(run, "numbers", 0, &batches, &kinds)
+        .expect("write");
+    let m = store
+        .numeric_matrix(info.id, &["x", "y", "z"])
+        .expect("matrix");
     assert_eq!((m.n_rows(), m.dim()), (3, 3));
-    assert_eq!(m.as_slice(), &[0.5, 10.0, 1.0, 1.5, -20.0, 2.0, 2.5, 30.0, 255.0]);
+    assert_eq!(
+        m.as_slice(),
+        &[0.5, 10.0, 1.0, 1.5, -20.0, 2.0, 2.5, 30.0, 255.0]
+    );
     let picked = store.numeric_matrix(info.id, &["z", "x"]).expect("matrix");
     assert_eq!(picked.as_slice(), &[1.0, 0.5, 2.0, 1.5, 255.0, 2.5]);
-    let err = store.numeric_matrix(info.id, &["x", "name"]).expect_err("category");
+    let err = store
+        .numeric_matrix(info.id, &["x", "name"])
+        .expect_err("category");
     assert!(matches!(err, StoreError::WrongColumnKind { .. }), "{err}");
-    let err = store.embedding_matrix(info.id, "x").expect_err("not an embedding");
+    let err = store
+        .embedding_matrix(info.id, "x")
+        .expect_err("not an embedding");
     assert!(err.to_string().contains("embedding"), "{err}");
 }
 
@@ -156,13 +191,17 @@ fn many_numeric_columns_gather_into_one_row_major_matrix() {
 fn single_batch_embedding_matrix_is_zero_copy() {
     let (_dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let key = (0..100)
         .map(|i| format!("single/{i}"))
         .find(|k| sample_batches(k).len() == 1)
         .expect("an unsplit sample");
     let info = write_sample(&store, run, &key, 0);
-    let a = store.embedding_matrix(info.id, "vecteur ✓").expect("matrix");
+    let a = store
+        .embedding_matrix(info.id, "vecteur ✓")
+        .expect("matrix");
     let data = store.read_table(info.id).expect("read");
     let list = data.batches[0]
         .column(0)
@@ -183,9 +222,13 @@ fn single_batch_embedding_matrix_is_zero_copy() {
 fn bad_tables_are_refused_and_change_nothing() {
     let (dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let good = write_sample(&store, run, "good", 0);
-    let segments_before = std::fs::read_dir(dir.path().join("data/segments")).expect("ls").count();
+    let segments_before = std::fs::read_dir(dir.path().join("data/segments"))
+        .expect("ls")
+        .count();
 
     let batches = sample_batches("bad");
     // Wrong number of kinds.
@@ -196,11 +239,20 @@ fn bad_tables_are_refused_and_change_nothing() {
     // A kind that does not match the Arrow type names the column and both types.
     let mut kinds = sample_kinds();
     kinds[1] = ColumnKind::Embedding { dim: 4 };
-    let err = store.write_table(run, "bad", 0, &batches, &kinds).expect_err("mismatch");
+    let err = store
+        .write_table(run, "bad", 0, &batches, &kinds)
+        .expect_err("mismatch");
     let msg = err.to_string();
-    assert!(msg.contains("größe") && msg.contains("FixedSizeList<Float32, 4>") && msg.contains("Float64"), "{msg}");
+    assert!(
+        msg.contains("größe")
+            && msg.contains("FixedSizeList<Float32, 4>")
+            && msg.contains("Float64"),
+        "{msg}"
+    );
     // Image hashes that were never stored.
-    let err = store.write_table(run, "bad", 0, &batches, &sample_kinds()).expect_err("media");
+    let err = store
+        .write_table(run, "bad", 0, &batches, &sample_kinds())
+        .expect_err("media");
     assert!(err.to_string().contains("put_media"), "{err}");
     // Duplicate column names.
     let schema = Arc::new(Schema::new(vec![
@@ -216,7 +268,13 @@ fn bad_tables_are_refused_and_change_nothing() {
     )
     .expect("batch");
     let err = store
-        .write_table(run, "dup", 0, &[dup], &[ColumnKind::Numeric, ColumnKind::Numeric])
+        .write_table(
+            run,
+            "dup",
+            0,
+            &[dup],
+            &[ColumnKind::Numeric, ColumnKind::Numeric],
+        )
         .expect_err("dup");
     assert!(err.to_string().contains("appears twice"), "{err}");
     // A hash that is not a hash.
@@ -229,19 +287,38 @@ fn bad_tables_are_refused_and_change_nothing() {
     let err = store
         .write_table(run, "hash", 0, &[bad_hash], &[ColumnKind::Image])
         .expect_err("hash");
-    assert!(matches!(err, StoreError::InvalidCell { row: 0, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::InvalidCell { row: 0, .. }),
+        "{err}"
+    );
     // No batches, unknown run, empty key.
     assert!(store.write_table(run, "none", 0, &[], &[]).is_err());
     let err = store
         .write_table(9999, "k", 0, &sample_batches("k"), &sample_kinds())
         .expect_err("run");
-    assert!(matches!(err, StoreError::UnknownId { what: "run", id: 9999 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::UnknownId {
+                what: "run",
+                id: 9999
+            }
+        ),
+        "{err}"
+    );
 
     assert_eq!(store.list_tables(run).expect("tables"), vec![good.clone()]);
     assert_sample_intact(&store, &good);
-    let segments_after = std::fs::read_dir(dir.path().join("data/segments")).expect("ls").count();
+    let segments_after = std::fs::read_dir(dir.path().join("data/segments"))
+        .expect("ls")
+        .count();
     assert_eq!(segments_before, segments_after);
-    assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).expect("ls").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/tmp"))
+            .expect("ls")
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -249,24 +326,57 @@ fn unknown_ids_and_hashes_are_named() {
     let (_dir, store) = open_temp();
     let err = store.table(42).expect_err("table");
     assert_eq!(err.to_string(), "no table with id 42 in the store");
-    assert!(matches!(store.run(7), Err(StoreError::UnknownId { what: "run", id: 7 })));
-    assert!(matches!(store.list_runs(3), Err(StoreError::UnknownId { what: "project", .. })));
-    assert!(matches!(store.projection(5), Err(StoreError::UnknownId { what: "projection", .. })));
-    assert!(matches!(store.job(5), Err(StoreError::UnknownId { what: "job", .. })));
-    assert!(matches!(store.media("../catalog.sqlite"), Err(StoreError::InvalidHash { .. })));
+    assert!(matches!(
+        store.run(7),
+        Err(StoreError::UnknownId { what: "run", id: 7 })
+    ));
+    assert!(matches!(
+        store.list_runs(3),
+        Err(StoreError::UnknownId {
+            what: "project",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.projection(5),
+        Err(StoreError::UnknownId {
+            what: "projection",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.job(5),
+        Err(StoreError::UnknownId { what: "job", .. })
+    ));
+    assert!(matches!(
+        store.media("../catalog.sqlite"),
+        Err(StoreError::InvalidHash { .. })
+    ));
     let missing = hash_bytes(b"never stored");
-    assert!(matches!(store.media(&missing), Err(StoreError::UnknownMedia { .. })));
+    assert!(matches!(
+        store.media(&missing),
+        Err(StoreError::UnknownMedia { .. })
+    ));
     let hash = store.put_media(b"\x89PNG...", "image/png").expect("put");
     assert_eq!(hash, hash_bytes(b"\x89PNG..."));
-    assert_eq!(store.put_media(b"\x89PNG...", "image/png").expect("again"), hash);
-    assert!(store.media_path(&hash).expect("path").ends_with(format!("media/{}/{}", &hash[..2], &hash[2..])));
+    assert_eq!(
+        store.put_media(b"\x89PNG...", "image/png").expect("again"),
+        hash
+    );
+    assert!(store.media_path(&hash).expect("path").ends_with(format!(
+        "media/{}/{}",
+        &hash[..2],
+        &hash[2..]
+    )));
 }
 
 #[test]
 fn a_missing_segment_is_reported_with_its_table_and_path() {
     let (dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let info = write_sample(&store, run, "t", 0);
     drop(store);
     for entry in std::fs::read_dir(dir.path().join("data/segments")).expect("ls") {
@@ -291,7 +401,9 @@ fn a_corrupt_catalog_or_segment_is_named_not_misread() {
     let data2 = dir.path().join("data2");
     let store = Store::open(&data2).expect("open");
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let info = write_sample(&store, run, "t", 0);
     drop(store);
     for entry in std::fs::read_dir(data2.join("segments")).expect("ls") {
@@ -331,14 +443,19 @@ fn a_newer_catalog_schema_is_refused() {
     conn.pragma_update(None, "user_version", 999).expect("bump");
     drop(conn);
     let err = Store::open(dir.path()).expect_err("newer");
-    assert!(matches!(err, StoreError::NewerSchema { found: 999, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 999, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn projections_are_cached_by_spec_and_jobs_track_progress() {
     let (dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let info = write_sample(&store, run, "t", 0);
     let spec = ProjectionSpec {
         table_id: info.id,
@@ -354,7 +471,14 @@ fn projections_are_cached_by_spec_and_jobs_track_progress() {
         ..spec.clone()
     };
     assert_eq!(spec.cache_key(), reordered.cache_key());
-    assert_ne!(spec.cache_key(), ProjectionSpec { seed: 8, ..spec.clone() }.cache_key());
+    assert_ne!(
+        spec.cache_key(),
+        ProjectionSpec {
+            seed: 8,
+            ..spec.clone()
+        }
+        .cache_key()
+    );
 
     assert!(store.get_projection(&spec).expect("get").is_none());
     let (p, created) = store.get_or_create_projection(&spec).expect("create");
@@ -366,28 +490,50 @@ fn projections_are_cached_by_spec_and_jobs_track_progress() {
 
     let job = store.create_job("projection", Some(p.id)).expect("job");
     assert_eq!(job.status, JobStatus::Queued);
-    store.update_job_progress(job.id, "epochs", 50, 200).expect("progress");
-    let running = store.active_job_for_projection(p.id).expect("active").expect("some");
-    assert_eq!((running.status, running.done, running.total), (JobStatus::Running, 50, 200));
+    store
+        .update_job_progress(job.id, "epochs", 50, 200)
+        .expect("progress");
+    let running = store
+        .active_job_for_projection(p.id)
+        .expect("active")
+        .expect("some");
+    assert_eq!(
+        (running.status, running.done, running.total),
+        (JobStatus::Running, 50, 200)
+    );
     assert_eq!(running.stage, "epochs");
 
     let n = info.n_rows as usize;
     let err = store
         .finish_projection(p.id, &vec![0.0; n], &json!({}), 0.1)
         .expect_err("wrong length");
-    assert!(err.to_string().contains(&format!("{n} rows × 2 components")), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("{n} rows × 2 components")),
+        "{err}"
+    );
     let coords: Vec<f32> = (0..n * 2).map(|i| i as f32 * 0.25 - 3.0).collect();
     let done = store
         .finish_projection(p.id, &coords, &json!({"trustworthiness": 0.93}), 1.5)
         .expect("finish");
-    store.set_job_status(job.id, JobStatus::Done, None).expect("status");
+    store
+        .set_job_status(job.id, JobStatus::Done, None)
+        .expect("status");
     assert_eq!(done.status, ProjectionStatus::Done);
     assert_eq!(done.metrics, Some(json!({"trustworthiness": 0.93})));
-    assert!(store.active_job_for_projection(p.id).expect("active").is_none());
+    assert!(
+        store
+            .active_job_for_projection(p.id)
+            .expect("active")
+            .is_none()
+    );
 
     drop(store);
     let store = Store::open(dir.path().join("data")).expect("reopen");
-    let cached = store.get_projection(&reordered).expect("get").expect("cached");
+    let cached = store
+        .get_projection(&reordered)
+        .expect("get")
+        .expect("cached");
     assert_eq!(cached.id, p.id);
     assert_eq!(store.projection_coords(p.id).expect("coords"), coords);
     let bytes = store.projection_coords_bytes(p.id).expect("bytes");
@@ -399,14 +545,21 @@ fn projections_are_cached_by_spec_and_jobs_track_progress() {
         .expect("refinish");
     assert_eq!(store.projection_coords(p.id).expect("coords"), coords);
     assert_eq!(store.list_projections(info.id).expect("list").len(), 1);
-    assert_eq!(std::fs::read_dir(dir.path().join("data/projections")).expect("ls").count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/projections"))
+            .expect("ls")
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn failed_projections_can_be_retried() {
     let (_dir, store) = open_temp();
     let project = store.get_or_create_project("p").expect("project");
-    let run = store.get_or_create_run(project, "r", &json!({})).expect("run");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
     let info = write_sample(&store, run, "t", 0);
     let spec = ProjectionSpec {
         table_id: info.id,
@@ -425,6 +578,88 @@ fn failed_projections_can_be_retried() {
     let retried = store.retry_projection(p.id).expect("retry");
     assert_eq!(retried.status, ProjectionStatus::Pending);
     assert_eq!(retried.error, None);
-    let bad = ProjectionSpec { n_components: 4, ..spec };
+    let bad = ProjectionSpec {
+        n_components: 4,
+        ..spec
+    };
     assert!(store.get_or_create_projection(&bad).is_err());
+}
+
+#[test]
+fn open_removes_files_of_dead_writers_and_keeps_those_of_live_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let store = Store::open(&data).expect("open");
+    let project = store.get_or_create_project("p").expect("project");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
+    let kept = write_sample(&store, run, "kept", 0);
+    drop(store);
+    // Above any Linux pid_max, so no process can have this pid.
+    let dead = "4294967295-1a2b-0";
+    let live = format!("{}-1a2b-1", std::process::id());
+    let paths = [
+        data.join(format!("tmp/{dead}.arrow.tmp")),
+        data.join(format!("segments/{dead}.arrow")),
+        data.join(format!("projections/{dead}.f32")),
+        data.join(format!("tmp/{live}.arrow.tmp")),
+        data.join(format!("segments/{live}.arrow")),
+    ];
+    for path in &paths {
+        std::fs::write(path, b"half-written").expect("plant a leftover");
+    }
+    let store = Store::open(&data).expect("reopen");
+    let exists: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
+    // A dead writer's leftovers go; a live writer (this process) may still commit its files.
+    assert_eq!(exists, [false, false, false, true, true]);
+    assert_eq!(store.list_tables(run).expect("tables"), vec![kept.clone()]);
+    assert_sample_intact(&store, &kept);
+}
+
+#[test]
+fn jobs_of_a_dead_process_are_failed_on_open_with_their_projection() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    let project = store.get_or_create_project("p").expect("project");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
+    let info = write_sample(&store, run, "t", 0);
+    let spec = ProjectionSpec {
+        table_id: info.id,
+        fields: json!({"type": "single", "columns": ["vecteur ✓"]}),
+        algorithm: "tsne".into(),
+        params: json!({"perplexity": 30}),
+        seed: 1,
+        n_components: 2,
+    };
+    let (p, _) = store.get_or_create_projection(&spec).expect("projection");
+    let orphaned = store.create_job("projection", Some(p.id)).expect("job");
+    let ours = store.create_job("projection", None).expect("job");
+    store
+        .update_job_progress(orphaned.id, "epochs", 3, 10)
+        .expect("progress");
+    drop(store);
+    // Pretend the first job's process died.
+    let conn = rusqlite::Connection::open(dir.path().join("catalog.sqlite")).expect("sqlite");
+    conn.execute(
+        "UPDATE jobs SET owner_pid = 4294967295 WHERE id = ?1",
+        [orphaned.id],
+    )
+    .expect("update");
+    drop(conn);
+    let store = Store::open(dir.path()).expect("reopen");
+    let failed = store.job(orphaned.id).expect("job");
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(
+        failed.error.as_deref().unwrap_or("").contains("4294967295"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        store.projection(p.id).expect("p").status,
+        ProjectionStatus::Failed
+    );
+    assert_eq!(store.job(ours.id).expect("job").status, JobStatus::Queued);
+    assert_eq!(store.active_jobs().expect("active").len(), 1);
 }

@@ -59,7 +59,10 @@ pub fn sample_batches(key: &str) -> Vec<RecordBatch> {
     let mut state = seed_of(key);
     let n_rows = 5 + (splitmix(&mut state) % 60) as usize;
     let labels = ["猫", "犬", "🐦 bird", "ça va", "ß"];
-    let media_hashes: Vec<String> = sample_media(key).iter().map(|(b, _)| hash_bytes(b)).collect();
+    let media_hashes: Vec<String> = sample_media(key)
+        .iter()
+        .map(|(b, _)| hash_bytes(b))
+        .collect();
 
     let mut emb = FixedSizeListBuilder::new(Float32Builder::new(), DIM as i32);
     let mut size = Vec::new();
@@ -82,7 +85,7 @@ pub fn sample_batches(key: &str) -> Vec<RecordBatch> {
         } else {
             Some(format!("zeile {i} — {key} ✓"))
         });
-        flag.push(splitmix(&mut state) % 2 == 0);
+        flag.push(splitmix(&mut state).is_multiple_of(2));
         image.push(if i % 5 == 4 {
             None
         } else {
@@ -92,7 +95,10 @@ pub fn sample_batches(key: &str) -> Vec<RecordBatch> {
     let schema = Arc::new(Schema::new(vec![
         Field::new(
             "vecteur ✓",
-            DataType::FixedSizeList(Arc::new(Field::new_list_field(DataType::Float32, true)), DIM as i32),
+            DataType::FixedSizeList(
+                Arc::new(Field::new_list_field(DataType::Float32, true)),
+                DIM as i32,
+            ),
             true,
         ),
         Field::new("größe", DataType::Float64, false),
@@ -112,7 +118,7 @@ pub fn sample_batches(key: &str) -> Vec<RecordBatch> {
         Arc::new(StringArray::from(image)),
     ];
     let batch = RecordBatch::try_new(schema, columns).expect("sample batch");
-    if splitmix(&mut state) % 2 == 0 && n_rows > 1 {
+    if splitmix(&mut state).is_multiple_of(2) && n_rows > 1 {
         let cut = n_rows / 2;
         vec![batch.slice(0, cut), batch.slice(cut, n_rows - cut)]
     } else {
@@ -149,13 +155,21 @@ pub fn assert_sample_intact(store: &Store, info: &TableInfo) {
     let matrix = store
         .embedding_matrix(info.id, "vecteur ✓")
         .expect("embedding matrix");
-    let list = got.column(0).as_any().downcast_ref::<arrow_array::FixedSizeListArray>().expect("list");
+    let list = got
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow_array::FixedSizeListArray>()
+        .expect("list");
     let values = list
         .values()
         .as_any()
         .downcast_ref::<arrow_array::Float32Array>()
         .expect("f32 values");
-    assert_eq!(matrix.as_slice(), values.values().as_ref(), "table {key}: matrix");
+    assert_eq!(
+        matrix.as_slice(),
+        values.values().as_ref(),
+        "table {key}: matrix"
+    );
     for (bytes, mime) in sample_media(key) {
         let media = store.media(&hash_bytes(&bytes)).expect("media present");
         assert_eq!(media.bytes, bytes, "table {key}: media bytes");
