@@ -118,6 +118,7 @@ fn writers_killed_at_random_points_leave_every_committed_table_and_no_partial_on
     let mut reported: HashMap<i64, String> = HashMap::new();
     let mut verified: HashSet<i64> = HashSet::new();
     let kills = 60;
+    let (mut killed_mid_write, mut killed_before_catalog_commit) = (0, 0);
     let started = Instant::now();
     for i in 0..kills {
         let mut child = spawn_writer(&data, &format!("crash{i}"), 0);
@@ -149,7 +150,15 @@ fn writers_killed_at_random_points_leave_every_committed_table_and_no_partial_on
         }
         reported.extend(committed_lines(&out));
 
+        let count_files = |sub: &str| std::fs::read_dir(data.join(sub)).map_or(0, |d| d.count());
+        let (tmp_before, segments_before) = (count_files("tmp"), count_files("segments"));
         let store = Store::open(&data).expect("the store opens after a kill");
+        if tmp_before > 0 {
+            killed_mid_write += 1;
+        }
+        if count_files("segments") < segments_before {
+            killed_before_catalog_commit += 1;
+        }
         let tables = all_tables(&store);
         let visible: HashMap<i64, &TableInfo> = tables.iter().map(|t| (t.id, t)).collect();
         for (id, key) in &reported {
@@ -187,9 +196,14 @@ fn writers_killed_at_random_points_leave_every_committed_table_and_no_partial_on
         assert_sample_intact(&store, &info);
     }
     eprintln!(
-        "{kills} kills, {} committed tables survived, {:.1} s",
+        "{kills} kills ({killed_mid_write} left a temp file, {killed_before_catalog_commit} a renamed \
+         but uncommitted segment), {} committed tables survived, {:.1} s",
         reported.len(),
         started.elapsed().as_secs_f64()
+    );
+    assert!(
+        killed_mid_write > 0,
+        "no kill landed while a file was being written; the test does not reach the commit window"
     );
 }
 

@@ -663,3 +663,48 @@ fn jobs_of_a_dead_process_are_failed_on_open_with_their_projection() {
     assert_eq!(store.job(ours.id).expect("job").status, JobStatus::Queued);
     assert_eq!(store.active_jobs().expect("active").len(), 1);
 }
+
+#[test]
+fn one_store_handle_serves_writer_and_reader_threads() {
+    let (_dir, store) = open_temp();
+    let project = store.get_or_create_project("p").expect("project");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
+    let store = &store;
+    let written: Vec<_> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                s.spawn(move || {
+                    (0..5)
+                        .map(|i| write_sample(store, run, &format!("thread{w}/{i}"), i))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let reader = s.spawn(move || {
+            let mut seen = 0;
+            for _ in 0..50 {
+                for info in store.list_tables(run).expect("list") {
+                    assert_sample_intact(store, &info);
+                    seen += 1;
+                }
+            }
+            seen
+        });
+        let written = writers
+            .into_iter()
+            .flat_map(|h| h.join().expect("writer thread"))
+            .collect();
+        reader.join().expect("reader thread");
+        written
+    });
+    let mut listed = store.list_tables(run).expect("list");
+    listed.sort_by_key(|t| t.id);
+    let mut written = written;
+    written.sort_by_key(|t| t.id);
+    assert_eq!(listed, written);
+    for info in &listed {
+        assert_sample_intact(store, info);
+    }
+}
