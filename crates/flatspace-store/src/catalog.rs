@@ -3,7 +3,7 @@
 //! `PRAGMA user_version` holds the number of migrations applied; `MIGRATIONS` is append-only, so
 //! an old store is brought forward step by step and a newer one is refused rather than misread.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
@@ -122,7 +122,11 @@ pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 /// Opens the catalog, sets WAL + busy timeout, and applies pending migrations.
-pub(crate) fn open(path: &Path) -> Result<Connection> {
+///
+/// `data_dirs` are the folders whose files only a catalog can account for: a brand-new catalog
+/// beside non-empty ones means the old catalog was deleted or replaced, and is refused (the
+/// clean-up of uncommitted files would otherwise take them for leftovers and remove them).
+pub(crate) fn open(path: &Path, data_dirs: &[PathBuf]) -> Result<Connection> {
     let err = |e| sql_error(path, e);
     let conn = Connection::open_with_flags(
         path,
@@ -136,7 +140,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     // FULL: a commit reported to the caller survives a power cut, not just a process crash.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
         .map_err(err)?;
-    migrate(conn, path)
+    migrate(conn, path, data_dirs)
 }
 
 /// Switching to WAL needs a moment of exclusive access; when several processes open a fresh
@@ -155,7 +159,7 @@ fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
-fn migrate(mut conn: Connection, path: &Path) -> Result<Connection> {
+fn migrate(mut conn: Connection, path: &Path, data_dirs: &[PathBuf]) -> Result<Connection> {
     let err = |e| sql_error(path, e);
     loop {
         // IMMEDIATE: two processes opening a fresh store must not both apply migration 1.
@@ -194,6 +198,20 @@ fn migrate(mut conn: Connection, path: &Path) -> Result<Connection> {
                         "it holds {n_tables} schema objects but no flatspace schema version"
                     ),
                 });
+            }
+            // Checked under the write lock: no other process can commit a file meanwhile, since
+            // it cannot open the store before this migration commits.
+            for dir in data_dirs {
+                let n_files = std::fs::read_dir(dir).map_or(0, |d| d.count());
+                if n_files > 0 {
+                    return Err(StoreError::CorruptCatalog {
+                        path: path.to_path_buf(),
+                        detail: format!(
+                            "the catalog is new but {} holds {n_files} files, so the catalog that described them was deleted or replaced; restore it, or move that folder away to start an empty store",
+                            dir.display()
+                        ),
+                    });
+                }
             }
         }
         let index = usize::try_from(version).unwrap_or(0);

@@ -199,3 +199,48 @@ pub(crate) fn write_once(root: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| StoreError::io("write", tmp.path().to_path_buf(), e))?;
     tmp.persist(dest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_become_read_only_errors_naming_the_store() {
+        let root = Path::new("/data/store");
+        for kind in [
+            std::io::ErrorKind::PermissionDenied,
+            std::io::ErrorKind::ReadOnlyFilesystem,
+        ] {
+            let err = map_write_error(root, &root.join("tmp/x"), std::io::Error::from(kind));
+            assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+            assert!(
+                err.to_string().contains("/data/store is not writable"),
+                "{err}"
+            );
+        }
+        let err = map_write_error(
+            root,
+            &root.join("tmp/x"),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert!(err.to_string().contains("tmp/x"), "{err}");
+    }
+
+    #[test]
+    fn orphans_are_told_apart_by_the_writer_pid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let live = dir.path().join(format!("{}-1-0.arrow", std::process::id()));
+        let dead = dir.path().join("4294967295-1-0.arrow");
+        let unnamed = dir.path().join("stray.arrow");
+        for p in [&live, &dead, &unnamed] {
+            std::fs::write(p, b"x").expect("write");
+        }
+        assert!(!is_orphan(&live));
+        assert!(is_orphan(&dead));
+        assert!(is_orphan(&unnamed));
+        let a = unique_name();
+        let b = unique_name();
+        assert_ne!(a, b);
+        assert!(a.starts_with(&format!("{}-", std::process::id())));
+    }
+}

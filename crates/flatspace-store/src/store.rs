@@ -135,7 +135,10 @@ impl Store {
         drop(TempFile::create(&root, "probe")?);
 
         let catalog_path = root.join(CATALOG_FILE);
-        let conn = catalog::open(&catalog_path)?;
+        let conn = catalog::open(
+            &catalog_path,
+            &[root.join(SEGMENTS_DIR), root.join(PROJECTIONS_DIR)],
+        )?;
         let store = Store {
             root,
             catalog_path,

@@ -708,3 +708,25 @@ fn one_store_handle_serves_writer_and_reader_threads() {
         assert_sample_intact(store, info);
     }
 }
+
+#[test]
+fn a_deleted_catalog_is_refused_and_the_segments_are_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    let project = store.get_or_create_project("p").expect("project");
+    let run = store
+        .get_or_create_run(project, "r", &json!({}))
+        .expect("run");
+    write_sample(&store, run, "t", 0);
+    drop(store);
+    for name in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(name));
+    }
+    let err = Store::open(dir.path()).expect_err("a new catalog beside old segments");
+    assert!(matches!(err, StoreError::CorruptCatalog { .. }), "{err}");
+    assert!(err.to_string().contains("segments"), "{err}");
+    let n_segments = std::fs::read_dir(dir.path().join("segments"))
+        .expect("ls")
+        .count();
+    assert_eq!(n_segments, 1, "the segment must survive the refused open");
+}
