@@ -215,6 +215,9 @@ fn single_batch_embedding_matrix_is_zero_copy() {
         .expect("f32");
     // Same memory as the decoded segment: no copy was made.
     assert_eq!(a.as_slice().as_ptr(), values.values().as_ptr());
+    // ...and the decoded column itself points into the buffer holding the whole segment file,
+    // so reading the file was the only copy.
+    assert!(a.buffer().inner().capacity() as u64 >= info.n_bytes);
     assert_eq!(a.n_rows() as u64, info.n_rows);
 }
 
