@@ -16,6 +16,10 @@ impl Kernel {
         }
     }
 
+    pub(crate) fn is_cauchy(&self) -> bool {
+        self.cauchy
+    }
+
     /// Unnormalised similarity w(d²).
     #[inline]
     pub(crate) fn similarity(&self, d2: f64) -> f64 {
@@ -35,6 +39,9 @@ impl Kernel {
     /// w^(1/α): multiplies p_ij (y_i − y_j) in the attractive force.
     #[inline]
     pub(crate) fn attraction(&self, d2: f64) -> f64 {
+        if self.cauchy {
+            return 1.0 / (1.0 + d2);
+        }
         1.0 / (1.0 + d2 / self.dof)
     }
 

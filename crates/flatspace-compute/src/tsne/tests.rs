@@ -118,8 +118,8 @@ fn clusters_are_separated() {
 
 #[test]
 fn every_method_separates_clusters_in_2d_and_3d() {
-    let (data, labels) = blobs(60, 3, 8, 6.0, 2);
-    let x = MatrixView::new(&data, 180, 8).expect("shape");
+    let (data, labels) = blobs(50, 3, 8, 6.0, 2);
+    let x = MatrixView::new(&data, 150, 8).expect("shape");
     for (c, method) in [
         (2, NegativeGradientMethod::Fft),
         (2, NegativeGradientMethod::BarnesHut),
@@ -141,16 +141,16 @@ fn every_method_separates_clusters_in_2d_and_3d() {
 
 #[test]
 fn same_seed_same_layout_whatever_the_thread_count() {
-    let (data, _) = blobs(150, 3, 6, 4.0, 3);
-    let x = MatrixView::new(&data, 450, 6).expect("shape");
+    let (data, _) = blobs(100, 3, 6, 4.0, 3);
+    let x = MatrixView::new(&data, 300, 6).expect("shape");
     for method in [
         NegativeGradientMethod::Fft,
         NegativeGradientMethod::BarnesHut,
     ] {
         let params = TsneParams {
             negative_gradient_method: method,
-            n_iter: 60,
-            early_exaggeration_iter: 40,
+            n_iter: 30,
+            early_exaggeration_iter: 30,
             ..Default::default()
         };
         let run = |threads: usize| {
@@ -527,5 +527,63 @@ fn transform_places_new_rows_in_their_clusters() {
         model
             .transform(train, wrong_dim, &RunContext::silent())
             .is_err()
+    );
+}
+
+/// Speed check on 70,000 × 50 (not a test: run with
+/// `cargo test --release -p flatspace-compute tsne::tests::speed_70k -- --ignored --nocapture`).
+#[test]
+#[ignore = "speed check, minutes"]
+fn speed_70k() {
+    use std::time::Instant;
+    let n_env = std::env::var("TSNE_SPEED_ROWS").ok();
+    let n: usize = n_env.and_then(|v| v.parse().ok()).unwrap_or(70_000);
+    let (data, labels) = blobs(n / 10, 10, 50, 1.5, 13);
+    let x = MatrixView::new(&data, n, 50).expect("shape");
+    let params = TsneParams::default();
+    let ctx = RunContext::silent();
+    let t = Instant::now();
+    let graph = knn_graph(
+        x,
+        &KnnParams {
+            k: params.n_neighbors(n),
+            ..Default::default()
+        },
+        &ctx,
+    )
+    .expect("knn");
+    let t_knn = t.elapsed();
+    let t = Instant::now();
+    let init = initial_layout(x, &params, &ctx).expect("init");
+    let t_init = t.elapsed();
+    let t = Instant::now();
+    let p = SparseAffinities::from_knn(&graph, params.perplexity, &ctx).expect("P");
+    let t_p = t.elapsed();
+    let t = Instant::now();
+    let model = fit_with_graph(&graph, &init, &params, &ctx).expect("fit");
+    let t_fit = t.elapsed();
+    // Per-iteration cost of each force on the final layout.
+    let y: Vec<f64> = model.embedding.iter().map(|&v| f64::from(v)).collect();
+    let kernel = Kernel::new(1.0);
+    let mut out = vec![0.0; y.len()];
+    let t = Instant::now();
+    for _ in 0..10 {
+        super::optimizer::attraction(&y, 2, &p, kernel, &mut out);
+    }
+    let t_attr = t.elapsed() / 10;
+    let mut engine = FftRepulsion::new(kernel, 3, 50, 200, 1.0);
+    let t = Instant::now();
+    for _ in 0..10 {
+        engine.repulsion(&y, &mut out);
+    }
+    let t_rep = t.elapsed() / 10;
+    let acc = centroid_accuracy(&model.embedding, 2, &labels);
+    eprintln!(
+        "n {n}: knn {t_knn:?}, pca init {t_init:?}, affinities {t_p:?} (nnz {}), optimise {t_fit:?} \
+         (final layout: attraction {t_attr:?}/iter, FFT repulsion {t_rep:?}/iter), KL {:.4}, \
+         centroid accuracy {acc:.4}, threads {}",
+        p.nnz(),
+        model.kl_divergence,
+        rayon::current_num_threads()
     );
 }
