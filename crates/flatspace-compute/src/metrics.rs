@@ -389,3 +389,144 @@ pub fn graph_recall(truth: &crate::KnnGraph, approx: &crate::KnnGraph) -> Result
         .sum();
     Ok(hits as f64 / (truth.n_rows * k) as f64)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    const REFERENCE: &str = include_str!("testdata/sklearn_reference.txt");
+
+    /// A named matrix from the scikit-learn fixture: (rows, cols, row-major values).
+    pub(crate) fn reference(name: &str) -> (usize, usize, Vec<f64>) {
+        let mut lines = REFERENCE.lines();
+        while let Some(line) = lines.next() {
+            let mut head = line.split_whitespace();
+            if head.next() == Some(name) {
+                let rows: usize = head.next().and_then(|v| v.parse().ok()).expect("rows");
+                let cols: usize = head.next().and_then(|v| v.parse().ok()).expect("cols");
+                let values: Vec<f64> = lines
+                    .by_ref()
+                    .take(rows)
+                    .flat_map(|l| {
+                        l.split_whitespace()
+                            .map(|v| v.parse::<f64>().expect("number"))
+                    })
+                    .collect();
+                assert_eq!(values.len(), rows * cols, "{name}");
+                return (rows, cols, values);
+            }
+        }
+        panic!("fixture {name} missing")
+    }
+
+    fn as_f32(v: &[f64]) -> Vec<f32> {
+        v.iter().map(|&x| x as f32).collect()
+    }
+
+    fn report(
+        high: &[f32],
+        d: usize,
+        low: &[f32],
+        c: usize,
+        labels: Option<&[u32]>,
+        k: usize,
+    ) -> QualityReport {
+        let n = high.len() / d;
+        quality_report(
+            MatrixView::new(high, n, d).expect("high"),
+            MatrixView::new(low, n, c).expect("low"),
+            labels,
+            &QualityParams {
+                k,
+                ..Default::default()
+            },
+            &RunContext::silent(),
+        )
+        .expect("report")
+    }
+
+    #[test]
+    fn trustworthiness_and_continuity_match_scikit_learn() {
+        let (n, d, x) = reference("trust_x");
+        let (_, c, y) = reference("trust_y");
+        let (rows, _, expected) = reference("trust_k_t_c");
+        let (x, y) = (as_f32(&x), as_f32(&y));
+        assert_eq!(x.len(), n * d);
+        for r in 0..rows {
+            let k = expected[r * 3] as usize;
+            let rep = report(&x, d, &y, c, None, k);
+            let t = rep.trustworthiness.expect("t");
+            let cont = rep.continuity.expect("c");
+            assert!(
+                (t - expected[r * 3 + 1]).abs() < 1e-9,
+                "k={k}: {t} vs {}",
+                expected[r * 3 + 1]
+            );
+            assert!((cont - expected[r * 3 + 2]).abs() < 1e-9, "k={k}: {cont}");
+        }
+    }
+
+    #[test]
+    fn perfect_layout_scores_one_and_scrambled_layout_scores_low() {
+        // Rows on a noisy 2-d grid embedded in 5-d by a rotation: distances are preserved.
+        let mut rng = Rng::new(4);
+        let n = 400;
+        let low: Vec<f32> = (0..n * 2).map(|_| rng.normal() as f32).collect();
+        let mut high = vec![0.0f32; n * 5];
+        for i in 0..n {
+            let (a, b) = (low[2 * i], low[2 * i + 1]);
+            // An isometry: rotate into dims 0, 3 and add a constant in dim 4.
+            high[i * 5] = 0.6 * a - 0.8 * b;
+            high[i * 5 + 3] = 0.8 * a + 0.6 * b;
+            high[i * 5 + 4] = 7.0;
+        }
+        let labels: Vec<u32> = (0..n).map(|i| u32::from(low[2 * i] > 0.0)).collect();
+        let rep = report(&high, 5, &low, 2, Some(&labels), 10);
+        assert!((rep.trustworthiness.expect("t") - 1.0).abs() < 1e-12);
+        assert!((rep.continuity.expect("c") - 1.0).abs() < 1e-12);
+        assert!((rep.knn_recall.expect("r") - 1.0).abs() < 1e-12);
+        assert!(rep.distance_spearman.expect("s") > 0.9999);
+        assert!(rep.knn_accuracy.expect("a") > 0.95);
+
+        // Scramble the layout: rows get another row's position.
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let scrambled: Vec<f32> = order
+            .iter()
+            .flat_map(|&j| [low[2 * j], low[2 * j + 1]])
+            .collect();
+        let bad = report(&high, 5, &scrambled, 2, Some(&labels), 10);
+        assert!(bad.trustworthiness.expect("t") < 0.6, "{bad:?}");
+        assert!(bad.continuity.expect("c") < 0.6);
+        assert!(bad.knn_recall.expect("r") < 0.1);
+        assert!(bad.distance_spearman.expect("s").abs() < 0.1);
+        assert!(bad.knn_accuracy.expect("a") < 0.7);
+    }
+
+    #[test]
+    fn spearman_known_values_sampling_and_graph_recall() {
+        assert_eq!(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]),
+            Some(1.0)
+        );
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), Some(-1.0));
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[3.0, 2.0, 1.0]), None);
+        // Ties get average ranks: ranks (1.5, 1.5, 3) vs (1, 2, 3) → r = √3 / 2.
+        let r = spearman(&[5.0, 5.0, 9.0], &[1.0, 2.0, 3.0]).expect("r");
+        assert!((r - 3f64.sqrt() / 2.0).abs() < 1e-12);
+        let s = sample_rows(1000, 50, 1);
+        assert_eq!(s.len(), 50);
+        assert!(s.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(s, sample_rows(1000, 50, 1));
+        let g = |idx: Vec<u32>| crate::KnnGraph {
+            n_rows: 2,
+            k: 2,
+            indices: idx,
+            distances: vec![0.0; 4],
+        };
+        let recall = graph_recall(&g(vec![1, 2, 0, 2]), &g(vec![2, 3, 0, 3])).expect("recall");
+        assert!((recall - 0.5).abs() < 1e-12);
+    }
+}

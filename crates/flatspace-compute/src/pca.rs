@@ -657,4 +657,37 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn matches_scikit_learn_reference() {
+        use crate::metrics::tests::reference;
+        let (n, d, x) = reference("pca_x");
+        let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let (_, _, components) = reference("pca_components");
+        let (_, _, ratio) = reference("pca_ratio");
+        let (_, _, coords) = reference("pca_coords");
+        let (_, _, white) = reference("pca_whiten_coords");
+        let view = MatrixView::new(&x, n, d).expect("shape");
+        for solver in [PcaSolver::Covariance, PcaSolver::Randomized] {
+            for whiten in [false, true] {
+                let params = PcaParams {
+                    n_components: 3,
+                    solver,
+                    whiten,
+                    ..Default::default()
+                };
+                let res = pca(view, &params, &RunContext::silent()).expect("pca");
+                for (a, b) in res.components.iter().zip(&components) {
+                    assert!((*a as f64 - b).abs() < 1e-3, "{solver:?}: {a} vs {b}");
+                }
+                for (a, b) in res.explained_variance_ratio.iter().zip(&ratio) {
+                    assert!((*a as f64 - b).abs() < 1e-5, "{a} vs {b}");
+                }
+                let want = if whiten { &white } else { &coords };
+                for (a, b) in res.coords.iter().zip(want.iter()) {
+                    assert!((*a as f64 - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
+                }
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ use super::topk::{EMPTY, insert};
 use crate::{MatrixView, Result, RunContext};
 
 /// Rows per leaf (= GEMM tile side). Smaller leaves bound tighter; larger tiles run faster.
-const LEAF: usize = 192;
+const LEAF: usize = 256;
 /// Scan width of the vectorised threshold test.
 const SCAN: usize = 16;
 
@@ -32,6 +32,88 @@ pub(crate) enum Kind {
     SquaredL2,
     /// −⟨x, y⟩.
     NegDot,
+}
+
+/// Offers one tile row to a query's top-k: a vectorised minimum over each run of `SCAN`
+/// values decides whether the run needs the scalar insertion at all.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scan_row_body(
+    l2: bool,
+    row: &[f32],
+    rnorms: &[f32],
+    nq: f32,
+    dq: &mut [f32],
+    iq: &mut [u32],
+    ids: &[u32],
+    self_slot: Option<usize>,
+) {
+    let k = dq.len();
+    let r = row.len().min(rnorms.len()).min(ids.len());
+    let value = |j: usize| {
+        if l2 {
+            nq + rnorms[j] - 2.0 * row[j]
+        } else {
+            -row[j]
+        }
+    };
+    let mut start = 0;
+    while start < r {
+        let end = (start + SCAN).min(r);
+        let kth = dq[k - 1];
+        let mut lowest = f32::INFINITY;
+        for j in start..end {
+            lowest = lowest.min(value(j));
+        }
+        if lowest <= kth {
+            for (j, &id) in ids.iter().enumerate().take(end).skip(start) {
+                if Some(j) != self_slot {
+                    let v = if l2 { value(j).max(0.0) } else { value(j) };
+                    insert(dq, iq, v, id);
+                }
+            }
+        }
+        start = end;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn scan_row_avx2(
+    l2: bool,
+    row: &[f32],
+    rnorms: &[f32],
+    nq: f32,
+    dq: &mut [f32],
+    iq: &mut [u32],
+    ids: &[u32],
+    self_slot: Option<usize>,
+) {
+    scan_row_body(l2, row, rnorms, nq, dq, iq, ids, self_slot)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_row(
+    l2: bool,
+    row: &[f32],
+    rnorms: &[f32],
+    nq: f32,
+    dq: &mut [f32],
+    iq: &mut [u32],
+    ids: &[u32],
+    self_slot: Option<usize>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *AVX2.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+        {
+            // SAFETY: the features were detected at run time.
+            return unsafe { scan_row_avx2(l2, row, rnorms, nq, dq, iq, ids, self_slot) };
+        }
+    }
+    scan_row_body(l2, row, rnorms, nq, dq, iq, ids, self_slot)
 }
 
 /// Per-row neighbours (original row ids) and their values (squared L2 or −dot), sorted.
@@ -178,34 +260,17 @@ pub(crate) fn exact(
                     let dq = &mut best_d[q * k..(q + 1) * k];
                     let iq = &mut best_i[q * k..(q + 1) * k];
                     let row = &tile[q * r..(q + 1) * r];
-                    let mut start = 0;
-                    while start < r {
-                        let end = (start + SCAN).min(r);
-                        let kth = dq[k - 1];
-                        // value = ‖r‖² − 2⟨q, r⟩ (+ ‖q‖²) or −⟨q, r⟩
-                        let mut lowest = f32::INFINITY;
-                        for j in start..end {
-                            let v = match kind {
-                                Kind::SquaredL2 => nq + rnorms[j] - 2.0 * row[j],
-                                Kind::NegDot => -row[j],
-                            };
-                            lowest = lowest.min(v);
-                        }
-                        if lowest <= kth {
-                            for j in start..end {
-                                let global = r0 + j;
-                                if global == q0 + q {
-                                    continue;
-                                }
-                                let v = match kind {
-                                    Kind::SquaredL2 => (nq + rnorms[j] - 2.0 * row[j]).max(0.0),
-                                    Kind::NegDot => -row[j],
-                                };
-                                insert(dq, iq, v, leaves.order[global]);
-                            }
-                        }
-                        start = end;
-                    }
+                    let self_slot = (q0 + q).checked_sub(r0).filter(|&s| s < r);
+                    scan_row(
+                        kind == Kind::SquaredL2,
+                        row,
+                        rnorms,
+                        nq,
+                        dq,
+                        iq,
+                        &leaves.order[r0..r0 + r],
+                        self_slot,
+                    );
                     thr[q] = dq[k - 1];
                 }
             }

@@ -36,6 +36,25 @@ fn sq_l2_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     reduce(&acc) + tail
 }
 
+/// Squared L2 that may stop early: once a partial sum over whole 128-dim blocks exceeds
+/// `bound` it returns that partial sum (which is still ≥ bound, so callers comparing against
+/// `bound` get the right answer). Worth it only for long rows.
+#[inline(always)]
+fn sq_l2_bounded_body<const FMA: bool>(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    const BLOCK: usize = 128;
+    let n = a.len().min(b.len());
+    let mut total = 0.0f32;
+    let mut start = 0;
+    while start + BLOCK < n {
+        total += sq_l2_body::<FMA>(&a[start..start + BLOCK], &b[start..start + BLOCK]);
+        if total > bound {
+            return total;
+        }
+        start += BLOCK;
+    }
+    total + sq_l2_body::<FMA>(&a[start..n], &b[start..n])
+}
+
 #[inline(always)]
 fn dot_body<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
@@ -80,6 +99,9 @@ fn sq_l2_portable(a: &[f32], b: &[f32]) -> f32 {
 fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     dot_body::<false>(a, b)
 }
+fn sq_l2_bounded_portable(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    sq_l2_bounded_body::<false>(a, b, bound)
+}
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -90,6 +112,14 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         super::dot_body::<true>(a, b)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn sq_l2_bounded_avx2(a: &[f32], b: &[f32], bound: f32) -> f32 {
+        super::sq_l2_bounded_body::<true>(a, b, bound)
+    }
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn sq_l2_bounded_avx512(a: &[f32], b: &[f32], bound: f32) -> f32 {
+        super::sq_l2_bounded_body::<true>(a, b, bound)
     }
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn sq_l2_avx512(a: &[f32], b: &[f32]) -> f32 {
@@ -105,6 +135,7 @@ mod x86 {
 struct Kernels {
     sq_l2: fn(&[f32], &[f32]) -> f32,
     dot: fn(&[f32], &[f32]) -> f32,
+    sq_l2_bounded: fn(&[f32], &[f32], f32) -> f32,
 }
 
 fn kernels() -> &'static Kernels {
@@ -120,6 +151,7 @@ fn kernels() -> &'static Kernels {
                 return Kernels {
                     sq_l2: |a, b| unsafe { x86::sq_l2_avx512(a, b) },
                     dot: |a, b| unsafe { x86::dot_avx512(a, b) },
+                    sq_l2_bounded: |a, b, c| unsafe { x86::sq_l2_bounded_avx512(a, b, c) },
                 };
             }
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
@@ -127,12 +159,14 @@ fn kernels() -> &'static Kernels {
                 return Kernels {
                     sq_l2: |a, b| unsafe { x86::sq_l2_avx2(a, b) },
                     dot: |a, b| unsafe { x86::dot_avx2(a, b) },
+                    sq_l2_bounded: |a, b, c| unsafe { x86::sq_l2_bounded_avx2(a, b, c) },
                 };
             }
         }
         Kernels {
             sq_l2: sq_l2_portable,
             dot: dot_portable,
+            sq_l2_bounded: sq_l2_bounded_portable,
         }
     })
 }
@@ -141,6 +175,12 @@ fn kernels() -> &'static Kernels {
 #[inline]
 pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
     (kernels().sq_l2)(a, b)
+}
+
+/// Squared euclidean distance, or some value above `bound` once it is certain to exceed it.
+#[inline]
+pub fn squared_l2_bounded(a: &[f32], b: &[f32], bound: f32) -> f32 {
+    (kernels().sq_l2_bounded)(a, b, bound)
 }
 
 /// Inner product.
@@ -168,6 +208,11 @@ mod tests {
             let ip: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
             assert!((squared_l2(&a, &b) as f64 - l2).abs() <= 1e-4 * (1.0 + l2));
             assert!((dot(&a, &b) as f64 - ip).abs() <= 1e-4 * (1.0 + ip.abs() + len as f64));
+            let exact = squared_l2(&a, &b);
+            let bounded = squared_l2_bounded(&a, &b, exact * 0.5);
+            assert!(bounded >= exact * 0.5);
+            let full = squared_l2_bounded(&a, &b, f32::INFINITY);
+            assert!((full - exact).abs() <= 1e-4 * (1.0 + exact));
             // Symmetric bit for bit: NN-descent relies on d(a, b) == d(b, a).
             assert_eq!(squared_l2(&a, &b), squared_l2(&b, &a));
         }

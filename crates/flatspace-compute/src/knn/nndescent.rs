@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::kernels::squared_l2;
+use super::kernels::{squared_l2, squared_l2_bounded};
 use super::rptree::rp_leaves;
 use super::topk::{EMPTY, insert_unique_flagged};
 use crate::rng::Rng;
@@ -29,7 +29,10 @@ pub(crate) struct NnDescentConfig {
 
 impl NnDescentConfig {
     pub fn for_problem(n: usize, k: usize) -> Self {
-        let n_trees = (3 + (n as f64).powf(0.25).round() as usize / 2).clamp(4, 16);
+        // A few trees are enough to start from: the rounds fix the rest, and every tree costs
+        // a projection of all rows per level (measured: 4 trees vs 11 at 70k rows lose < 0.001
+        // recall and save a third of the time on 784 dimensions).
+        let n_trees = if n < 20_000 { 6 } else { 4 };
         Self {
             n_trees,
             leaf_size: (2 * k).clamp(16, 64),
@@ -331,8 +334,9 @@ pub(crate) fn nn_descent(
                             if a == b {
                                 continue;
                             }
-                            let dd = squared_l2(ra, row(b));
-                            if dd < ta || dd < g.threshold(b as usize) {
+                            let tb = g.threshold(b as usize);
+                            let dd = squared_l2_bounded(ra, row(b), ta.max(tb));
+                            if dd < ta || dd < tb {
                                 ups.push((a, b, dd));
                             }
                         }
