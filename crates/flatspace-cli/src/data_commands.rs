@@ -1,24 +1,358 @@
 //! `import`, `ls`, `export`: moving tables in and out of the store.
+//!
+//! An import reads and checks the whole file before it touches the store, so bad input never
+//! changes what is stored; the store's commit protocol covers a crash while writing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use arrow_array::{ArrayRef, Float32Array};
+use flatspace_store::{ProjectionStatus, Store};
+use flatspace_table::{
+    ImportOptions, append_columns, export_csv, export_parquet, import_path, infer_schema,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(clap::Args, Debug)]
-pub struct ImportArgs {}
-
-#[derive(clap::Args, Debug)]
-pub struct LsArgs {}
-
-#[derive(clap::Args, Debug)]
-pub struct ExportArgs {}
-
-pub fn import(_data_dir: &Path, _args: ImportArgs) -> anyhow::Result<()> {
-    anyhow::bail!("import is not built yet")
+pub struct ImportArgs {
+    /// The file to import: .csv, .tsv, .parquet, .npy, a TensorBoard tensor .tsv, a
+    /// projector_config.pbtxt, or a folder holding one.
+    pub file: PathBuf,
+    /// Labels for a .npy or tensor .tsv: a 1-D .npy, or a text file with one label per line (or a
+    /// header line and tab-separated columns, as TensorBoard metadata).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Project to import into (created if new).
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// Run to import into (created if new).
+    #[arg(long, default_value = "import")]
+    pub run: String,
+    /// Table key [default: the file name without its extension].
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Step to log the table at; importing the same key and step again makes a new version.
+    #[arg(long, default_value_t = 0)]
+    pub step: i64,
 }
 
-pub fn ls(_data_dir: &Path, _args: LsArgs) -> anyhow::Result<()> {
-    anyhow::bail!("ls is not built yet")
+#[derive(clap::Args, Debug)]
+pub struct LsArgs {
+    /// Print JSON (projects with their runs and tables) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn export(_data_dir: &Path, _args: ExportArgs) -> anyhow::Result<()> {
-    anyhow::bail!("export is not built yet")
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Parquet,
+    Csv,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Id of the table version to export (see `flatspace ls`).
+    pub table_id: i64,
+    /// Output format [default: from the output file's extension].
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// File to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Leave out the coordinates of finished projections (added as `<algorithm>_<id>_x`, `_y`, ...
+    /// columns by default).
+    #[arg(long)]
+    pub no_projections: bool,
+}
+
+/// A progress bar that stays hidden unless the work takes longer than a second.
+fn delayed_bar(len: Option<u64>, message: &str) -> ProgressBar {
+    let bar = match len {
+        Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden())
+            .with_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()).with_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(message.to_string());
+    let shown = bar.clone();
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            if shown.is_finished() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !shown.is_finished() {
+            shown.set_draw_target(ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(Duration::from_millis(120));
+        }
+    });
+    bar
+}
+
+fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    Store::open(data_dir).with_context(|| format!("opening the store at {}", data_dir.display()))
+}
+
+fn default_key(file: &Path) -> String {
+    let file = if file
+        .file_name()
+        .is_some_and(|n| n == "projector_config.pbtxt")
+    {
+        file.parent().unwrap_or(file)
+    } else {
+        file
+    };
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "table".into())
+}
+
+pub fn import(data_dir: &Path, args: ImportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bar = delayed_bar(Some(0), &format!("reading {}", args.file.display()));
+    let report = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let options = ImportOptions {
+        labels: args.labels.as_deref(),
+        progress: Some(&report),
+    };
+    let imported = import_path(&args.file, &options);
+    bar.finish_and_clear();
+    let imported = imported.context("import failed")?;
+    let schema = infer_schema(&imported.batch);
+    let kinds: Vec<_> = schema.columns.iter().map(|c| c.kind).collect();
+    let key = args.key.clone().unwrap_or_else(|| default_key(&args.file));
+
+    let spinner = delayed_bar(None, "writing to the store");
+    let result = (|| -> anyhow::Result<_> {
+        let store = open_store(data_dir)?;
+        for blob in &imported.media {
+            let hash = store.put_media(&blob.bytes, &blob.content_type)?;
+            if hash != blob.hash {
+                bail!(
+                    "the store hashed a media file as {hash}, the importer as {}",
+                    blob.hash
+                );
+            }
+        }
+        let project = store.get_or_create_project(&args.project)?;
+        let run = store.get_or_create_run(project, &args.run, &serde_json::json!({}))?;
+        let info = store.write_table(
+            run,
+            &key,
+            args.step,
+            std::slice::from_ref(&imported.batch),
+            &kinds,
+        )?;
+        Ok(info)
+    })();
+    spinner.finish_and_clear();
+    let info = result.with_context(|| {
+        format!(
+            "cannot store the table imported from {}",
+            args.file.display()
+        )
+    })?;
+
+    let embedding = match &schema.defaults.embedding {
+        Some(fields) if fields.columns.len() == 1 => format!(
+            ", embedding '{}'{}",
+            fields.columns[0],
+            schema
+                .column(&fields.columns[0])
+                .and_then(|c| match c.kind {
+                    flatspace_table::ColumnKind::Embedding { dim } =>
+                        Some(format!(" ({dim} dims)")),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        ),
+        Some(fields) => format!(", embedding of {} numeric columns", fields.columns.len()),
+        None => ", no embedding found".into(),
+    };
+    println!(
+        "imported {} as table {} ({}/{}/{} step {} v{}): {} rows × {} columns{embedding}{}{} in {:.1}s",
+        args.file.display(),
+        info.id,
+        args.project,
+        args.run,
+        key,
+        info.step,
+        info.version,
+        info.n_rows,
+        imported.batch.num_columns(),
+        schema
+            .defaults
+            .color_by
+            .as_ref()
+            .map(|c| format!(", colour by '{c}'"))
+            .unwrap_or_default(),
+        if imported.media.is_empty() {
+            String::new()
+        } else {
+            format!(", {} images", imported.media.len())
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+pub fn ls(data_dir: &Path, args: LsArgs) -> anyhow::Result<()> {
+    if !data_dir.exists() {
+        bail!(
+            "no store at {}: import a file first (flatspace import FILE) or pass --data-dir",
+            data_dir.display()
+        );
+    }
+    let store = open_store(data_dir)?;
+    let mut listing = Vec::new();
+    for project in store.list_projects()? {
+        let mut runs = Vec::new();
+        for run in store.list_runs(project.id)? {
+            let tables = store.list_tables(run.id)?;
+            runs.push((run, tables));
+        }
+        listing.push((project, runs));
+    }
+    if args.json {
+        let json: Vec<_> = listing
+            .iter()
+            .map(|(project, runs)| {
+                serde_json::json!({
+                    "id": project.id,
+                    "name": project.name,
+                    "runs": runs.iter().map(|(run, tables)| serde_json::json!({
+                        "id": run.id,
+                        "name": run.name,
+                        "tables": tables,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    if listing.is_empty() {
+        println!("the store at {} holds no tables yet", data_dir.display());
+        return Ok(());
+    }
+    for (project, runs) in &listing {
+        println!("project {} (id {})", project.name, project.id);
+        for (run, tables) in runs {
+            println!("  run {} (id {})", run.name, run.id);
+            for t in tables {
+                let dims = t
+                    .embeddings
+                    .iter()
+                    .map(|e| format!("{}: {} dims", e.column, e.dim))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                println!(
+                    "    table {:>4}  {}  step {}  v{}  {} rows × {} columns{}",
+                    t.id,
+                    t.key,
+                    t.step,
+                    t.version,
+                    t.n_rows,
+                    t.n_columns,
+                    if dims.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  ({dims})")
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn export(data_dir: &Path, args: ExportArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        Some(f) => f,
+        None => match args
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("parquet" | "pq") => ExportFormat::Parquet,
+            Some("csv") => ExportFormat::Csv,
+            _ => bail!(
+                "cannot tell the format of {}: pass --format parquet or --format csv",
+                args.output.display()
+            ),
+        },
+    };
+    if !data_dir.exists() {
+        bail!("no store at {}: pass --data-dir", data_dir.display());
+    }
+    let spinner = delayed_bar(None, &format!("writing {}", args.output.display()));
+    let result = (|| -> anyhow::Result<u64> {
+        let store = open_store(data_dir)?;
+        let info = store.table_info(args.table_id)?;
+        let mut batch = store.read_rows(args.table_id, 0, usize::MAX, None)?;
+        if !args.no_projections {
+            let mut extra: Vec<(String, ArrayRef)> = Vec::new();
+            for projection in store.list_projections(args.table_id)? {
+                if projection.status != ProjectionStatus::Done {
+                    continue;
+                }
+                let coords = store.projection_coords(projection.id)?;
+                let k = projection.n_components as usize;
+                if k == 0 || coords.len() != batch.num_rows() * k {
+                    bail!(
+                        "projection {} holds {} values, expected {} rows × {k} components",
+                        projection.id,
+                        coords.len(),
+                        batch.num_rows()
+                    );
+                }
+                for (c, axis) in ["x", "y", "z"].iter().enumerate().take(k) {
+                    let values: Float32Array = coords
+                        .iter()
+                        .skip(c)
+                        .step_by(k)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .into();
+                    extra.push((
+                        format!("{}_{}_{axis}", projection.algorithm, projection.id),
+                        Arc::new(values),
+                    ));
+                }
+            }
+            if !extra.is_empty() {
+                batch = append_columns(&batch, extra)?;
+            }
+        }
+        match format {
+            ExportFormat::Parquet => export_parquet(&batch, &args.output)?,
+            ExportFormat::Csv => export_csv(&batch, &args.output)?,
+        }
+        Ok(info.n_rows)
+    })();
+    spinner.finish_and_clear();
+    let n_rows = result.with_context(|| format!("cannot export table {}", args.table_id))?;
+    println!(
+        "wrote {n_rows} rows of table {} to {}",
+        args.table_id,
+        args.output.display()
+    );
+    Ok(())
 }
