@@ -32,6 +32,9 @@ type G = f32;
 /// A kernel transform and a charge transform to multiply.
 type SpectrumPair<'a> = (&'a [Complex<G>], &'a [Complex<G>]);
 
+/// Columns (or rows) moved together in a transpose: 8 complex f32 = one cache line.
+const BLOCK: usize = 8;
+
 /// Charges spread per point: 1, y₁, y₂.
 const N_CHARGES: usize = 3;
 
@@ -61,9 +64,27 @@ pub(crate) struct FftRepulsion {
     ints_in_interval: f64,
     plans: Option<Plans>,
     spectra: Option<KernelSpectra>,
+    buffers: Buffers,
     /// Kernel-transform cache hits and misses (for tests and tuning).
     pub(crate) cache_hits: u64,
     pub(crate) cache_misses: u64,
+}
+
+/// Work arrays kept between iterations (fresh multi-megabyte allocations each iteration cost
+/// page faults).
+#[derive(Default)]
+struct Buffers {
+    charges: [Vec<G>; N_CHARGES],
+    row_spec: Vec<Complex<G>>,
+    spectra: [Vec<Complex<G>>; N_CHARGES],
+    product: Vec<Complex<G>>,
+    potentials: [Vec<G>; 4],
+}
+
+/// Resizes `v` to `len` values, all zero.
+fn zeroed<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    v.clear();
+    v.resize(len, T::default());
 }
 
 /// Smallest 5-smooth integer ≥ n.
@@ -115,6 +136,7 @@ impl FftRepulsion {
             ints_in_interval,
             plans: None,
             spectra: None,
+            buffers: Buffers::default(),
             cache_hits: 0,
             cache_misses: 0,
         }
@@ -276,11 +298,12 @@ impl FftRepulsion {
 
         // Spread charges onto m rows × n_fft columns (the zero-padded half is implicit).
         let row_len = n_fft;
-        let mut charges: Vec<Vec<G>> = (0..N_CHARGES).map(|_| vec![0 as G; m * row_len]).collect();
+        let buffers = &mut self.buffers;
+        for g in buffers.charges.iter_mut() {
+            zeroed(g, m * row_len);
+        }
         {
-            let [c0, c1, c2] = &mut charges[..] else {
-                return 0.0;
-            };
+            let [c0, c1, c2] = &mut buffers.charges;
             c0.par_chunks_mut(p * row_len)
                 .zip(c1.par_chunks_mut(p * row_len))
                 .zip(c2.par_chunks_mut(p * row_len))
@@ -307,25 +330,24 @@ impl FftRepulsion {
         }
 
         // Convolve: Z kernel with charge 1; force kernel with charges 1, y₁, y₂.
-        let spec: Vec<Vec<Complex<G>>> = charges
-            .iter_mut()
-            .map(|g| forward_2d_padded(plans, g, m, n_fft))
-            .collect();
-        let products: [SpectrumPair<'_>; 4] = [
-            (&spectra.similarity, &spec[0]),
-            (&spectra.repulsion, &spec[0]),
-            (&spectra.repulsion, &spec[1]),
-            (&spectra.repulsion, &spec[2]),
+        for (g, spec) in buffers.charges.iter_mut().zip(buffers.spectra.iter_mut()) {
+            forward_2d_padded(plans, g, m, n_fft, &mut buffers.row_spec, spec);
+        }
+        let pairs: [SpectrumPair<'_>; 4] = [
+            (&spectra.similarity, &buffers.spectra[0]),
+            (&spectra.repulsion, &buffers.spectra[0]),
+            (&spectra.repulsion, &buffers.spectra[1]),
+            (&spectra.repulsion, &buffers.spectra[2]),
         ];
         let scale = 1.0 / (n_fft as f64 * n_fft as f64);
-        let potentials: Vec<Vec<G>> = products
-            .iter()
-            .map(|(k, s)| {
-                let mut prod: Vec<Complex<G>> =
-                    k.iter().zip(s.iter()).map(|(a, b)| a * b).collect();
-                inverse_2d_truncated(plans, &mut prod, m, n_fft)
-            })
-            .collect();
+        for ((k, s), pot) in pairs.iter().zip(buffers.potentials.iter_mut()) {
+            buffers.product.clear();
+            buffers
+                .product
+                .extend(k.iter().zip(s.iter()).map(|(a, b)| a * b));
+            inverse_2d_truncated(plans, &mut buffers.product, m, n_fft, pot);
+        }
+        let potentials = &buffers.potentials;
 
         // Interpolate back to the points.
         let self_similarity = self.kernel.similarity(0.0);
@@ -361,14 +383,25 @@ impl FftRepulsion {
 /// 2D forward FFT of a full `n × n` real grid (row-major), returned column-major
 /// (`n / 2 + 1` columns of `n` values). `grid` is used as scratch.
 fn forward_2d(plans: &Plans, grid: &mut [G], n: usize) -> Vec<Complex<G>> {
-    forward_2d_padded(plans, grid, n, n)
+    let mut row_spec = Vec::new();
+    let mut cols = Vec::new();
+    forward_2d_padded(plans, grid, n, n, &mut row_spec, &mut cols);
+    cols
 }
 
 /// 2D forward FFT of an `n × n` real grid whose rows from `rows` on are zero; `grid` holds only
-/// the first `rows` rows (each of length `n`) and is used as scratch.
-fn forward_2d_padded(plans: &Plans, grid: &mut [G], rows: usize, n: usize) -> Vec<Complex<G>> {
+/// the first `rows` rows (each of length `n`) and is used as scratch. The spectrum goes to
+/// `cols`, column-major (`n / 2 + 1` columns of `n` values).
+fn forward_2d_padded(
+    plans: &Plans,
+    grid: &mut [G],
+    rows: usize,
+    n: usize,
+    row_spec: &mut Vec<Complex<G>>,
+    cols: &mut Vec<Complex<G>>,
+) {
     let h = n / 2 + 1;
-    let mut row_spec = vec![Complex::<G>::new(0.0, 0.0); rows * h];
+    zeroed(row_spec, rows * h);
     row_spec
         .par_chunks_mut(h)
         .zip(grid.par_chunks_mut(n))
@@ -379,49 +412,75 @@ fn forward_2d_padded(plans: &Plans, grid: &mut [G], rows: usize, n: usize) -> Ve
                 let _ = plans.r2c.process_with_scratch(row, spec, scratch);
             },
         );
-    let mut cols = vec![Complex::<G>::new(0.0, 0.0); h * n];
-    cols.par_chunks_mut(n).enumerate().for_each_init(
+    // Transpose in blocks of BLOCK columns so every read of `row_spec` uses a whole cache line.
+    if cols.len() != h * n {
+        zeroed(cols, h * n);
+    }
+    let row_spec: &[Complex<G>] = row_spec;
+    cols.par_chunks_mut(BLOCK * n).enumerate().for_each_init(
         || vec![Complex::<G>::new(0.0, 0.0); plans.forward.get_inplace_scratch_len()],
-        |scratch, (c, col)| {
-            for (r, v) in col.iter_mut().take(rows).enumerate() {
-                *v = row_spec[r * h + c];
+        |scratch, (b, block)| {
+            let c0 = b * BLOCK;
+            let width = block.len() / n;
+            for r in 0..rows {
+                let src = &row_spec[r * h + c0..r * h + c0 + width];
+                for (k, &v) in src.iter().enumerate() {
+                    block[k * n + r] = v;
+                }
             }
-            plans.forward.process_with_scratch(col, scratch);
+            for col in block.chunks_exact_mut(n) {
+                col[rows..].fill(Complex::new(0.0, 0.0));
+            }
+            plans.forward.process_with_scratch(block, scratch);
         },
     );
-    cols
 }
 
 /// Inverse 2D FFT of a column-major spectrum (unnormalised), keeping the first `m` rows and
-/// columns: returns `m × m` row-major.
-fn inverse_2d_truncated(plans: &Plans, spectrum: &mut [Complex<G>], m: usize, n: usize) -> Vec<G> {
+/// columns, into `out` (`m × m` row-major).
+fn inverse_2d_truncated(
+    plans: &Plans,
+    spectrum: &mut [Complex<G>],
+    m: usize,
+    n: usize,
+    out: &mut Vec<G>,
+) {
     let h = n / 2 + 1;
-    spectrum.par_chunks_mut(n).for_each_init(
+    spectrum.par_chunks_mut(BLOCK * n).for_each_init(
         || vec![Complex::<G>::new(0.0, 0.0); plans.inverse.get_inplace_scratch_len()],
-        |scratch, col| plans.inverse.process_with_scratch(col, scratch),
+        |scratch, block| plans.inverse.process_with_scratch(block, scratch),
     );
-    let mut out = vec![0 as G; m * m];
+    if out.len() != m * m {
+        zeroed(out, m * m);
+    }
     let spectrum: &[Complex<G>] = spectrum;
-    out.par_chunks_mut(m).enumerate().for_each_init(
+    out.par_chunks_mut(BLOCK * m).enumerate().for_each_init(
         || {
             (
-                vec![Complex::<G>::new(0.0, 0.0); h],
+                vec![Complex::<G>::new(0.0, 0.0); BLOCK * h],
                 vec![0 as G; n],
                 plans.c2r.make_scratch_vec(),
             )
         },
-        |(row_spec, row_out, scratch), (r, dst)| {
-            for (c, v) in row_spec.iter_mut().enumerate() {
-                *v = spectrum[c * n + r];
+        |(row_specs, row_out, scratch), (b, dst)| {
+            let r0 = b * BLOCK;
+            let rows_here = dst.len() / m;
+            for c in 0..h {
+                let src = &spectrum[c * n + r0..c * n + r0 + rows_here];
+                for (k, &v) in src.iter().enumerate() {
+                    row_specs[k * h + c] = v;
+                }
             }
-            // A real signal's spectrum has real DC and Nyquist terms; drop rounding noise there.
-            row_spec[0].im = 0.0;
-            if n.is_multiple_of(2) {
-                row_spec[h - 1].im = 0.0;
+            for (k, dst_row) in dst.chunks_exact_mut(m).enumerate() {
+                let row_spec = &mut row_specs[k * h..(k + 1) * h];
+                // A real signal's spectrum has real DC and Nyquist terms; drop rounding noise.
+                row_spec[0].im = 0.0;
+                if n.is_multiple_of(2) {
+                    row_spec[h - 1].im = 0.0;
+                }
+                let _ = plans.c2r.process_with_scratch(row_spec, row_out, scratch);
+                dst_row.copy_from_slice(&row_out[..m]);
             }
-            let _ = plans.c2r.process_with_scratch(row_spec, row_out, scratch);
-            dst.copy_from_slice(&row_out[..m]);
         },
     );
-    out
 }

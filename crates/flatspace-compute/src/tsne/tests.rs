@@ -587,3 +587,66 @@ fn speed_70k() {
         rayon::current_num_threads()
     );
 }
+
+/// CPU seconds used by this process so far (user + system, from /proc; 0 elsewhere): timings
+/// on a shared machine are fairer in CPU time than in wall time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Per-iteration cost of the forces on a synthetic layout (not a test: run with
+/// `cargo test --release -p flatspace-compute tsne::tests::force_speed -- --ignored --nocapture`).
+#[test]
+#[ignore = "speed check"]
+fn force_speed() {
+    use std::time::Instant;
+    let n: usize = std::env::var("TSNE_SPEED_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(70_000);
+    let (data, _) = blobs(n / 10, 10, 10, 1.5, 14);
+    let x = MatrixView::new(&data, n, 10).expect("shape");
+    let ctx = RunContext::silent();
+    let graph = knn_graph(
+        x,
+        &KnnParams {
+            k: 90,
+            ..Default::default()
+        },
+        &ctx,
+    )
+    .expect("knn");
+    let p = SparseAffinities::from_knn(&graph, 30.0, &ctx).expect("P");
+    let y = test_layout(n, 2, 100.0, 15);
+    let kernel = Kernel::new(1.0);
+    let mut out = vec![0.0; y.len()];
+    let (t, c) = (Instant::now(), cpu_seconds());
+    for _ in 0..50 {
+        super::optimizer::attraction(&y, 2, &p, kernel, &mut out);
+    }
+    let t_attr = t.elapsed() / 50;
+    let c_attr = (cpu_seconds() - c) / 50.0 * 1e3;
+    let mut engine = FftRepulsion::new(kernel, 3, 50, 200, 1.0);
+    engine.repulsion(&y, &mut out);
+    let (t, c) = (Instant::now(), cpu_seconds());
+    for _ in 0..50 {
+        engine.repulsion(&y, &mut out);
+    }
+    let t_rep = t.elapsed() / 50;
+    let c_rep = (cpu_seconds() - c) / 50.0 * 1e3;
+    eprintln!(
+        "n {n}, nnz {}: attraction {t_attr:?}/iter wall, {c_attr:.1} ms CPU; FFT repulsion \
+         (100 boxes) {t_rep:?}/iter wall, {c_rep:.1} ms CPU; threads {}",
+        p.nnz(),
+        rayon::current_num_threads()
+    );
+}
