@@ -2,10 +2,11 @@
 //!
 //! The layout's bounding square is cut into `n_boxes` × `n_boxes` boxes with `p` × `p`
 //! equispaced interpolation nodes each, so the nodes form one regular grid. Each point spreads
-//! its charges (1, y₁, y₂) onto the nodes of its box with Lagrange weights; the kernels
-//! (w for Z, w^(1+1/α) for the forces) are convolved with the node charges by FFT over a
-//! circulant embedding of twice the grid size; the node potentials are interpolated back to the
-//! points with the same weights. Cost per iteration: O(n p²) + O(M² log M), M = 2 p n_boxes.
+//! its charges (1, y₁, y₂) onto the nodes of its box with Lagrange weights; the force kernel
+//! w^(1+1/α) is convolved with the node charges by FFT over a circulant embedding of twice the
+//! grid size and the node potentials are interpolated back to the points with the same weights.
+//! Z = Σ w comes from the spectra by Parseval (spreading and interpolation are transposes), so
+//! an iteration costs 3 forward and 3 inverse 2D FFTs: O(n p²) + O(M² log M), M = 2 p n_boxes.
 //!
 //! Grid policy: one box per `ints_in_interval` layout units, at least `min_boxes` and at most
 //! `max_boxes` per side, rounded up to a 5-smooth count (fast FFT sizes). The box width is rounded
@@ -35,7 +36,7 @@ type SpectrumPair<'a> = (&'a [Complex<G>], &'a [Complex<G>]);
 /// Columns (or rows) moved together in a transpose: 8 complex f32 = one cache line.
 const BLOCK: usize = 8;
 
-/// Charges spread per point: 1, y₁, y₂.
+/// Charges spread per point: 1, y₁, y₂ (Z from the first by Parseval; forces from all three).
 const N_CHARGES: usize = 3;
 
 struct Plans {
@@ -78,7 +79,7 @@ struct Buffers {
     row_spec: Vec<Complex<G>>,
     spectra: [Vec<Complex<G>>; N_CHARGES],
     product: Vec<Complex<G>>,
-    potentials: [Vec<G>; 4],
+    potentials: [Vec<G>; 3],
 }
 
 /// Resizes `v` to `len` values, all zero.
@@ -333,13 +334,17 @@ impl FftRepulsion {
         for (g, spec) in buffers.charges.iter_mut().zip(buffers.spectra.iter_mut()) {
             forward_2d_padded(plans, g, m, n_fft, &mut buffers.row_spec, spec);
         }
-        let pairs: [SpectrumPair<'_>; 4] = [
-            (&spectra.similarity, &buffers.spectra[0]),
+        let scale = 1.0 / (n_fft as f64 * n_fft as f64);
+        // Z = Σ_i Σ_j w_ij = q₀ᵀ (K_w ⊛ q₀) − n w(0): spreading and interpolation are transposes,
+        // so by Parseval Z comes from the spectra alone, without an inverse transform.
+        let z_all =
+            parseval_quadratic_form(&spectra.similarity, &buffers.spectra[0], n_fft) * scale;
+        let z = z_all - n as f64 * self.kernel.similarity(0.0);
+        let pairs: [SpectrumPair<'_>; 3] = [
             (&spectra.repulsion, &buffers.spectra[0]),
             (&spectra.repulsion, &buffers.spectra[1]),
             (&spectra.repulsion, &buffers.spectra[2]),
         ];
-        let scale = 1.0 / (n_fft as f64 * n_fft as f64);
         for ((k, s), pot) in pairs.iter().zip(buffers.potentials.iter_mut()) {
             buffers.product.clear();
             buffers
@@ -350,34 +355,49 @@ impl FftRepulsion {
         let potentials = &buffers.potentials;
 
         // Interpolate back to the points.
-        let self_similarity = self.kernel.similarity(0.0);
-        let z_rows: Vec<f64> = out
-            .par_chunks_mut(2)
-            .enumerate()
-            .map(|(i, force)| {
-                let w = &weights[i * 2 * p..(i + 1) * 2 * p];
-                let (wx, wy) = w.split_at(p);
-                let row0 = boxes[i][0] as usize * p;
-                let col0 = boxes[i][1] as usize * p;
-                let mut phi = [0f64; 4];
-                for (a, &wa) in wx.iter().enumerate() {
-                    let base = (row0 + a) * m + col0;
-                    for (bb, &wb) in wy.iter().enumerate() {
-                        let wab = wa * wb;
-                        for (k, pot) in potentials.iter().enumerate() {
-                            phi[k] += wab * f64::from(pot[base + bb]);
-                        }
+        out.par_chunks_mut(2).enumerate().for_each(|(i, force)| {
+            let w = &weights[i * 2 * p..(i + 1) * 2 * p];
+            let (wx, wy) = w.split_at(p);
+            let row0 = boxes[i][0] as usize * p;
+            let col0 = boxes[i][1] as usize * p;
+            let mut phi = [0f64; 3];
+            for (a, &wa) in wx.iter().enumerate() {
+                let base = (row0 + a) * m + col0;
+                for (bb, &wb) in wy.iter().enumerate() {
+                    let wab = wa * wb;
+                    for (k, pot) in potentials.iter().enumerate() {
+                        phi[k] += wab * f64::from(pot[base + bb]);
                     }
                 }
-                let q1 = y[2 * i] - grid.mid[0];
-                let q2 = y[2 * i + 1] - grid.mid[1];
-                force[0] = (q1 * phi[1] - phi[2]) * scale;
-                force[1] = (q2 * phi[1] - phi[3]) * scale;
-                phi[0] * scale - self_similarity
-            })
-            .collect();
-        z_rows.iter().sum()
+            }
+            let q1 = y[2 * i] - grid.mid[0];
+            let q2 = y[2 * i + 1] - grid.mid[1];
+            force[0] = (q1 * phi[0] - phi[1]) * scale;
+            force[1] = (q2 * phi[0] - phi[2]) * scale;
+        });
+        z
     }
+}
+
+/// Σ over the full 2D frequency grid of Re(K̂) |Q̂|², from half spectra (column-major,
+/// `n / 2 + 1` columns of `n`): columns 1..n/2 stand for their mirror images too.
+fn parseval_quadratic_form(kernel: &[Complex<G>], charge: &[Complex<G>], n: usize) -> f64 {
+    let h = n / 2 + 1;
+    let columns: Vec<f64> = kernel
+        .par_chunks(n)
+        .zip(charge.par_chunks(n))
+        .enumerate()
+        .map(|(c, (kc, qc))| {
+            let sum: f64 = kc
+                .iter()
+                .zip(qc)
+                .map(|(k, q)| f64::from(k.re) * f64::from(q.norm_sqr()))
+                .sum();
+            let mirrored = c > 0 && !(n.is_multiple_of(2) && c == h - 1);
+            if mirrored { 2.0 * sum } else { sum }
+        })
+        .collect();
+    columns.iter().sum()
 }
 
 /// 2D forward FFT of a full `n × n` real grid (row-major), returned column-major
