@@ -3,12 +3,29 @@
 //!
 //! `cargo run --release -p flatspace-compute --example umap_synthetic -- [n_rows] [dim] [hogwild]`
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use flatspace_compute::knn::{KnnParams, knn_graph};
 use flatspace_compute::rng::Rng;
 use flatspace_compute::umap::{self, OptimizeMode, UmapParams};
-use flatspace_compute::{MatrixView, RunContext};
+use flatspace_compute::{CancelToken, MatrixView, Progress, ProgressSink, RunContext};
+
+/// Prints the elapsed time when each stage first reports.
+struct StageClock {
+    start: Instant,
+    last: Mutex<&'static str>,
+}
+
+impl ProgressSink for StageClock {
+    fn report(&self, p: &Progress<'_>) {
+        let mut last = self.last.lock().expect("clock lock");
+        if *last != p.stage {
+            eprintln!("{:>8.2}s  {}", self.start.elapsed().as_secs_f64(), p.stage);
+            *last = p.stage;
+        }
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -35,18 +52,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mode,
         ..Default::default()
     };
-    let ctx = RunContext::silent();
+    let clock = StageClock {
+        start: Instant::now(),
+        last: Mutex::new(""),
+    };
+    let cancel = CancelToken::new();
+    let ctx = RunContext::new(&clock, &cancel);
     let t0 = Instant::now();
     let graph = knn_graph(
         x,
         &KnnParams {
             k: params.n_neighbors - 1,
             metric: params.metric,
+            method: params.knn_method,
             seed: params.seed,
         },
         &ctx,
     )?;
     let t_knn = t0.elapsed().as_secs_f64();
+    let fuzzy = umap::fuzzy_graph(&graph, &params)?;
+    let max_w = fuzzy.max_value();
+    let positive_per_epoch: f64 = fuzzy.vals.iter().map(|&w| f64::from(w / max_w)).sum();
+    eprintln!(
+        "fuzzy graph: {} edges, {:.0} positive samples per epoch",
+        fuzzy.nnz(),
+        positive_per_epoch
+    );
     let t1 = Instant::now();
     let model = umap::fit_with_graph(x, &graph, &params, &ctx)?;
     let t_umap = t1.elapsed().as_secs_f64();

@@ -22,7 +22,7 @@ use super::topk::{EMPTY, insert};
 use crate::{MatrixView, Result, RunContext};
 
 /// Rows per leaf (= GEMM tile side). Smaller leaves bound tighter; larger tiles run faster.
-const LEAF: usize = 256;
+const LEAF: usize = 192;
 /// Scan width of the vectorised threshold test.
 const SCAN: usize = 16;
 
