@@ -350,7 +350,7 @@ pub fn fit_with_graph(
         initial_alpha: params.learning_rate,
         negative_sample_rate: params.negative_sample_rate as f32,
         n_epochs,
-        attraction_steps: 2,
+        attraction_scale: 2.0,
         seed: params.seed,
         mode: params.mode,
     };
@@ -596,7 +596,7 @@ impl UmapModel {
             initial_alpha: self.params.learning_rate / 4.0,
             negative_sample_rate: self.params.negative_sample_rate as f32,
             n_epochs,
-            attraction_steps: 1,
+            attraction_scale: 1.0,
             seed: self.params.seed ^ 0x7A45_F0E1,
             mode: OptimizeMode::Deterministic,
         };
