@@ -198,6 +198,19 @@ pub fn embedding_from_list(column: &str, array: &dyn Array) -> Option<Result<Fix
     if !is_numeric(item_type) {
         return None;
     }
+    // Already the stored form: keep the buffers (no copy of a 70,000 × 784 matrix).
+    if let (DataType::FixedSizeList(_, size), DataType::Float32) = (array.data_type(), item_type)
+        && *size > 0
+        && array.null_count() == 0
+        && array.as_fixed_size_list().values().null_count() == 0
+    {
+        let list = array.as_fixed_size_list();
+        let (_, size, values, nulls) = list.clone().into_parts();
+        let item = Arc::new(Field::new_list_field(DataType::Float32, true));
+        return Some(
+            FixedSizeListArray::try_new(item, size, values, nulls).map_err(TableError::from),
+        );
+    }
     Some(list_to_embedding(column, array, &offsets))
 }
 
