@@ -226,7 +226,8 @@ class Table:
 def _is_dataframe(obj: Any) -> bool:
     module = type(obj).__module__
     return (
-        module.startswith(("pandas.", "polars."))
+        _in_package(module, "pandas")
+        or _in_package(module, "polars")
         or isinstance(obj, (pa.Table, pa.RecordBatch))
         or hasattr(obj, "__arrow_c_stream__")
     )
@@ -240,9 +241,14 @@ def _is_listish(column: pa.Array | pa.ChunkedArray) -> bool:
     )
 
 
+def _in_package(module: str, package: str) -> bool:
+    # pandas and polars report public classes either as "pandas" or "pandas.core.frame".
+    return module == package or module.startswith(package + ".")
+
+
 def _from_dataframe(df: Any) -> dict[str, Column]:
     module = type(df).__module__
-    if module.startswith("pandas."):
+    if _in_package(module, "pandas"):
         out: dict[str, Column] = {}
         for name in df.columns:
             key = str(name)
@@ -252,7 +258,7 @@ def _from_dataframe(df: Any) -> dict[str, Column]:
                 )
             out[key] = _as_column(df[name])
         return out
-    if module.startswith("polars.") and any(str(t) == "Object" for t in df.dtypes):
+    if _in_package(module, "polars") and any(str(t) == "Object" for t in df.dtypes):
         return {str(name): df[name].to_list() for name in df.columns}
     if isinstance(df, pa.RecordBatch):
         df = pa.Table.from_batches([df])
@@ -264,11 +270,11 @@ def _as_column(data: Any) -> Column:
     if isinstance(data, (pa.Array, pa.ChunkedArray)):
         return data
     module = type(data).__module__
-    if module.startswith("pandas."):
+    if _in_package(module, "pandas"):
         if data.dtype == object:
             return list(data)
         return pa.array(data)
-    if module.startswith("polars."):
+    if _in_package(module, "polars"):
         if str(data.dtype) == "Object":
             return data.to_list()
         return (
