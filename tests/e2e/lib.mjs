@@ -1,7 +1,6 @@
 // Shared helpers of the browser tests: launching Debian's Chromium through playwright-core, the
 // server's API, and a layout-quality check computed from the coordinates themselves.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -10,7 +9,7 @@ export const ARTIFACTS = process.env.FLATSPACE_ARTIFACTS ?? join(process.cwd(), 
 
 /** Chromium headless with software WebGL2 (SwiftShader) and a fresh profile. */
 export async function launchBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'flatspace-chromium-'));
+  // playwright's launch() already gives every browser a fresh temporary profile.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -24,12 +23,10 @@ export async function launchBrowser() {
       '--disable-sync',
       '--use-angle=swiftshader',
       '--enable-unsafe-swiftshader',
-      `--user-data-dir=${profile}`,
     ],
   });
   const close = async () => {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   };
   return { browser, close };
 }
