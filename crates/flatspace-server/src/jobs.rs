@@ -234,7 +234,11 @@ impl JobRunner {
     {
         let mut registry = self.registry();
         if let Some(job) = registry.running_by_key.get(key) {
-            return Ok(Some(Submitted::Joined(job.clone())));
+            // A cancelled job is on its way out (its store row may already say so): a new
+            // request starts afresh instead of joining it.
+            if !job.cancel.is_cancelled() {
+                return Ok(Some(Submitted::Joined(job.clone())));
+            }
         }
         let Some(Prepared {
             job_id: id,
@@ -297,7 +301,14 @@ impl JobRunner {
         move |job, end| {
             {
                 let mut registry = lock(&shared);
-                registry.running_by_key.remove(&job.key);
+                // Only this job's own entry: a cancelled job may have been replaced already.
+                if registry
+                    .running_by_key
+                    .get(&job.key)
+                    .is_some_and(|running| running.id == job.id)
+                {
+                    registry.running_by_key.remove(&job.key);
+                }
                 registry.finished.push_back(job.id);
                 while registry.finished.len() > FINISHED_KEPT {
                     if let Some(old) = registry.finished.pop_front() {
