@@ -12,12 +12,14 @@
 mod exact;
 mod kernels;
 mod nndescent;
+mod query;
 mod rptree;
 mod topk;
 
 use rayon::prelude::*;
 
 pub use kernels::{dot, squared_l2};
+pub use query::{KnnQuery, Neighbor, dot_f64, query_exact, squared_l2_f64};
 
 use crate::{ComputeError, MatrixView, Result, RunContext};
 
