@@ -107,17 +107,27 @@ const ALGORITHMS = [
 const projections = new Map(); // key → projection
 let nextId = 1;
 
-function layoutFor(t, algo, dims, seed, progress) {
+function layoutFor(t, algo, dims, seed, progress, rows = null) {
   const r = rng(seed + 17 + algo.length);
-  const out = new Float32Array(t.n * dims);
+  const n = rows ? rows.length : t.n;
+  const out = new Float32Array(n * dims);
   const spread = algo === 'pca' ? 1 : 0.35 + 0.65 * (1 - progress);
-  for (let i = 0; i < t.n; i++)
+  for (let k = 0; k < n; k++) {
+    const i = rows ? rows[k] : k;
     for (let d = 0; d < dims; d++) {
       const v = algo === 'pca' ? t.truth[i * 3 + d] * 1.3 + gauss(r) * 1.5 : t.truth[i * 3 + d] * 2.5 * (0.4 + progress) + gauss(r) * spread * 3;
-      out[i * dims + d] = v;
+      out[k * dims + d] = v;
     }
+  }
   return out;
 }
+
+// Explore (docs/api.md "Explore"): the mock's cells as the table shows them.
+const caption = (t, i) => `sample ${i} of class ${t.labels[i]}, handwritten`;
+const cellText = (t, col, i) => (col === 'label' ? String(t.labels[i]) : col === 'score' ? String(Number(t.score[i].toPrecision(4))) : col === 'caption' ? caption(t, i) : null);
+const selections = new Map();
+let nextSelection = 1;
+const csvCell = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 
 function send(res, status, body, headers = {}) {
   res.writeHead(status, headers);
@@ -205,15 +215,112 @@ const server = createServer(async (req, res) => {
     return send(res, 200, digitImage(i, tables[0].labels[i] ?? 0), { 'content-type': 'image/png', 'cache-control': 'public, max-age=31536000, immutable' });
   }
   if (p === '/api/v1/algorithms') return json(res, 200, ALGORITHMS);
+  if ((m = p.match(/^\/api\/v1\/tables\/(\d+)\/neighbors$/)) && req.method === 'POST') {
+    const t = table(m[1]);
+    if (!t) return err(res, 404, `unknown table ${m[1]}`);
+    const body = JSON.parse(await readBody(req));
+    const k = body.k ?? 10;
+    if (!(body.row >= 0 && body.row < t.n)) return err(res, 400, `row ${body.row} is out of range: the table has ${t.n} rows`);
+    const q = t.truth.subarray(body.row * 3, body.row * 3 + 3);
+    const dist = (i) => {
+      const v = t.truth.subarray(i * 3, i * 3 + 3);
+      if (body.metric === 'cosine') {
+        const dot = v[0] * q[0] + v[1] * q[1] + v[2] * q[2];
+        return 1 - dot / (Math.hypot(...v) * Math.hypot(...q) || 1);
+      }
+      return Math.hypot(v[0] - q[0], v[1] - q[1], v[2] - q[2]);
+    };
+    const all = [];
+    for (let i = 0; i < t.n; i++) if (i !== body.row) all.push({ row: i, distance: dist(i) });
+    all.sort((a, b) => a.distance - b.distance || a.row - b.row);
+    return json(res, 200, { row: body.row, metric: body.metric ?? 'euclidean', k, neighbors: all.slice(0, k) });
+  }
+  if ((m = p.match(/^\/api\/v1\/tables\/(\d+)\/query$/)) && req.method === 'POST') {
+    const t = table(m[1]);
+    if (!t) return err(res, 404, `unknown table ${m[1]}`);
+    const { filters = [], combine = 'and' } = JSON.parse(await readBody(req));
+    let tests;
+    try {
+      tests = filters.map((f) => {
+        if (f.op === 'range') {
+          if (f.column !== 'score') throw new Error(`range needs a numeric column, ${f.column} is not`);
+          return (i) => (f.min === undefined || t.score[i] >= f.min) && (f.max === undefined || t.score[i] <= f.max);
+        }
+        if (f.op === 'regex') {
+          const re = new RegExp(f.value, f.case_sensitive ? '' : 'i');
+          return (i) => re.test(cellText(t, f.column, i) ?? '');
+        }
+        const needle = f.case_sensitive ? f.value : f.value.toLowerCase();
+        return (i) => {
+          const s = cellText(t, f.column, i) ?? '';
+          return (f.case_sensitive ? s : s.toLowerCase()).includes(needle);
+        };
+      });
+    } catch (e) {
+      return err(res, 400, e.message);
+    }
+    const hits = [];
+    for (let i = 0; i < t.n; i++) if (tests.length && (combine === 'or' ? tests.some((f) => f(i)) : tests.every((f) => f(i)))) hits.push(i);
+    return bin(res, Uint32Array.from(hits), { 'X-Count': String(hits.length) });
+  }
+  if ((m = p.match(/^\/api\/v1\/tables\/(\d+)\/selections$/))) {
+    const t = table(m[1]);
+    if (!t) return err(res, 404, `unknown table ${m[1]}`);
+    const info = (s) => ({ id: s.id, name: s.name, n_rows: s.rows.length, created_at: s.created_at });
+    if (req.method === 'POST') {
+      const { name = '', rows = [] } = JSON.parse(await readBody(req));
+      if (!name.trim()) return err(res, 400, 'a selection needs a name');
+      const bad = rows.find((r) => !(r >= 0 && r < t.n));
+      if (bad !== undefined) return err(res, 400, `row ${bad} is out of range: the table has ${t.n} rows`);
+      const old = [...selections.values()].find((s) => s.table_id === t.id && s.name === name);
+      const s = { id: old?.id ?? nextSelection++, table_id: t.id, name, rows: [...new Set(rows)].sort((a, b) => a - b), created_at: new Date().toISOString() };
+      selections.set(s.id, s);
+      return json(res, 200, info(s));
+    }
+    return json(res, 200, [...selections.values()].filter((s) => s.table_id === t.id).map(info));
+  }
+  if ((m = p.match(/^\/api\/v1\/selections\/(\d+)$/))) {
+    const s = selections.get(Number(m[1]));
+    if (!s) return err(res, 404, `unknown selection ${m[1]}`);
+    if (req.method === 'DELETE') {
+      selections.delete(s.id);
+      return send(res, 204, '');
+    }
+    return json(res, 200, { id: s.id, table_id: s.table_id, name: s.name, n_rows: s.rows.length, created_at: s.created_at, rows: s.rows });
+  }
+  if ((m = p.match(/^\/api\/v1\/tables\/(\d+)\/export$/))) {
+    const t = table(m[1]);
+    if (!t) return err(res, 404, `unknown table ${m[1]}`);
+    const sel = url.searchParams.get('selection');
+    const proj = url.searchParams.get('projection');
+    const rows = sel ? selections.get(Number(sel))?.rows : Array.from({ length: t.n }, (_, i) => i);
+    if (!rows) return err(res, 404, `unknown selection ${sel}`);
+    const pr = proj ? [...projections.values()].find((x) => x.id === Number(proj)) : null;
+    if (proj && (!pr || pr.status !== 'done')) return err(res, 400, `projection ${proj} is not done`);
+    const at = pr?.rows ? new Map(pr.rows.map((r, k) => [r, k])) : null;
+    const head = ['row_id', ...(pr ? ['x', 'y', ...(pr.dims === 3 ? ['z'] : [])] : []), 'label', 'score', 'caption'];
+    const lines = [head.join(',')];
+    for (const i of rows) {
+      const k = at ? at.get(i) : i;
+      const xyz = pr ? Array.from({ length: pr.dims }, (_, d) => (k === undefined ? '' : pr.coords[k * pr.dims + d])) : [];
+      lines.push([i, ...xyz, t.labels[i], t.score[i], caption(t, i)].map(csvCell).join(','));
+    }
+    return send(res, 200, lines.join('\n') + '\n', { 'content-type': 'text/csv', 'content-disposition': `attachment; filename="${t.key}${sel ? '-selection-' + sel : ''}.csv"` });
+  }
+  if ((m = p.match(/^\/api\/v1\/projections\/(\d+)\/rows$/))) {
+    const pr = [...projections.values()].find((x) => x.id === Number(m[1]));
+    if (!pr) return err(res, 404, `unknown projection ${m[1]}`);
+    return bin(res, Uint32Array.from(pr.rows ?? Array.from({ length: pr.t.n }, (_, i) => i)));
+  }
   if (p === '/api/v1/projections' && req.method === 'POST') {
     const body = JSON.parse(await readBody(req));
     const t = table(body.table_id);
     if (!t) return err(res, 404, `unknown table ${body.table_id}`);
-    const key = JSON.stringify([body.table_id, body.fields, body.algorithm, body.params, body.seed, body.n_components]);
+    const key = JSON.stringify([body.table_id, body.fields, body.algorithm, body.params, body.seed, body.n_components, body.rows ?? null]);
     let pr = projections.get(key);
     if (!pr) {
-      pr = { id: nextId++, job: nextId + 1000, t, algo: body.algorithm, dims: body.n_components, seed: body.seed, params: body.params, status: body.algorithm === 'pca' ? 'done' : 'running', started: Date.now(), coords: null, listeners: new Set() };
-      if (pr.status === 'done') pr.coords = layoutFor(t, pr.algo, pr.dims, pr.seed, 1);
+      pr = { id: nextId++, job: nextId + 1000, t, algo: body.algorithm, dims: body.n_components, seed: body.seed, params: body.params, rows: body.rows ?? null, status: body.algorithm === 'pca' ? 'done' : 'running', started: Date.now(), coords: null, listeners: new Set() };
+      if (pr.status === 'done') pr.coords = layoutFor(t, pr.algo, pr.dims, pr.seed, 1, pr.rows);
       else runJob(pr);
       projections.set(key, pr);
     }
@@ -224,7 +331,7 @@ const server = createServer(async (req, res) => {
     const pr = byId(m[1]);
     if (!pr) return err(res, 404, `unknown projection ${m[1]}`);
     return json(res, 200, {
-      id: pr.id, table_id: pr.t.id, status: pr.status, algorithm: pr.algo, params: pr.params, seed: pr.seed, n_rows: pr.t.n, n_components: pr.dims,
+      id: pr.id, table_id: pr.t.id, status: pr.status, algorithm: pr.algo, params: pr.params, seed: pr.seed, n_rows: pr.rows ? pr.rows.length : pr.t.n, n_components: pr.dims, rows_subset: pr.rows !== null,
       elapsed_secs: pr.algo === 'pca' ? 0.012 : (Date.now() - pr.started) / 1000, job_id: pr.job,
       metrics: pr.status === 'done' ? { knn_recall: pr.algo === 'pca' ? 0.412 : 0.873, trustworthiness: pr.algo === 'pca' ? 0.874 : 0.981 } : null,
     });
@@ -254,7 +361,7 @@ function runJob(pr) {
     }
     done = Math.min(total, done + total / 40);
     const f = done / total;
-    const snap = layoutFor(pr.t, pr.algo, pr.dims, pr.seed, f);
+    const snap = layoutFor(pr.t, pr.algo, pr.dims, pr.seed, f, pr.rows);
     for (const ws of pr.listeners) {
       ws.send(JSON.stringify({ type: 'progress', stage: 'optimize', done, total, loss: 1 - f, elapsed_secs: (Date.now() - pr.started) / 1000 }));
       ws.send(snap);

@@ -26,6 +26,34 @@ export interface FlatspaceHooks {
   /** The layout currently uploaded to the renderer (row-major, `n_components` per row). */
   coords: Float32Array | null;
   screen_position(row: number): { x: number; y: number } | null;
+
+  // Explore (issue 8). Arrays of rows are behind functions so a JSON dump of the hooks stays small.
+  /** The map tool: a drag pans, draws a lasso or a rectangle. */
+  tool: 'pan' | 'lasso' | 'rect';
+  /** The clicked point's neighbours in the original space (null: none shown). */
+  neighbors: {
+    row: number;
+    k: number;
+    metric: string;
+    status: 'loading' | 'done' | 'error';
+    rows: number[];
+    distances: number[];
+    error: string | null;
+  } | null;
+  /** Neighbour lines drawn in the last frame. */
+  neighbor_lines: number;
+  search: { column: string; op: string; status: 'idle' | 'running' | 'done' | 'error'; count: number | null; isolate: boolean; error: string | null };
+  selection: { count: number; saved_id: number | null; saved: { id: number; name: string; n_rows: number }[]; error: string | null };
+  /** Which rows the table view lists. */
+  table_rows: 'all' | 'selection' | 'matches';
+  /** Rows of the subset being projected (null: the whole table). */
+  subset_rows: number | null;
+  /** Row id of each drawn point for a subset layout (null: point i is row i). */
+  point_rows: Uint32Array | null;
+  selected_rows(): number[];
+  matched_rows(): number[];
+  /** Points drawn (not hidden by isolate or the legend), counted from the renderer's flags. */
+  drawn_points(): number;
 }
 
 export const hooks: FlatspaceHooks = {
@@ -47,6 +75,17 @@ export const hooks: FlatspaceHooks = {
   hovered_row: null,
   coords: null,
   screen_position: () => null,
+  tool: 'pan',
+  neighbors: null,
+  neighbor_lines: 0,
+  search: { column: '', op: 'contains', status: 'idle', count: null, isolate: false, error: null },
+  selection: { count: 0, saved_id: null, saved: [], error: null },
+  table_rows: 'all',
+  subset_rows: null,
+  point_rows: null,
+  selected_rows: () => [],
+  matched_rows: () => [],
+  drawn_points: () => 0,
 };
 
 declare global {

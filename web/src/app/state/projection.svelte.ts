@@ -17,6 +17,8 @@ export interface LayoutUpdate {
   first: boolean;
   /** True when the job is finished and this is its final layout. */
   final: boolean;
+  /** Row id of each point when only a subset of rows was projected (null: point i is row i). */
+  rows: Uint32Array | null;
 }
 
 export class ProjectionController {
@@ -47,9 +49,12 @@ export class ProjectionController {
     private readonly onLayout: (u: LayoutUpdate) => void,
   ) {}
 
-  /** Starts (or joins) the projection for `s`; a repeat of the current settings does nothing. */
-  start(s: ProjectionSettings) {
-    const key = settingsKey(s);
+  /**
+   * Starts (or joins) the projection for `s`, of every row or of just `rows` (sorted unique ids);
+   * a repeat of the current request does nothing.
+   */
+  start(s: ProjectionSettings, rows: Uint32Array | null = null) {
+    const key = settingsKey(s) + (rows ? `|rows:${rows.length}:${rowsHash(rows)}` : '');
     if (key === this.key && this.status !== 'error' && this.status !== 'cancelled') return;
     this.key = key;
     this.stop();
@@ -69,23 +74,25 @@ export class ProjectionController {
       if (this.status === 'queued' || this.status === 'running') this.elapsed = (performance.now() - this.startedAt) / 1000;
     }, 200);
     this.publish();
-    void this.run(gen, s);
+    void this.run(gen, s, rows);
   }
 
   private live(gen: number) {
     return gen === this.generation;
   }
 
-  private async run(gen: number, s: ProjectionSettings) {
+  private async run(gen: number, s: ProjectionSettings, rows: Uint32Array | null) {
     let first = true;
-    const expected = this.nRows * s.dims;
+    const expected = (rows ? rows.length : this.nRows) * s.dims;
     const layout = (coords: Float32Array, final: boolean) => {
       if (coords.length !== expected) return;
-      this.onLayout({ coords, dims: s.dims, first, final });
+      this.onLayout({ coords, dims: s.dims, first, final, rows });
       first = false;
     };
     try {
-      const started = await this.api.createProjection(toRequest(this.tableId, s));
+      const req = toRequest(this.tableId, s);
+      if (rows) req.rows = Array.from(rows);
+      const started = await this.api.createProjection(req);
       if (!this.live(gen)) return;
       this.projectionId = started.projection_id;
       this.jobId = started.job_id;
@@ -221,4 +228,14 @@ export class ProjectionController {
       error: this.error,
     });
   }
+}
+
+/** FNV-1a over the row ids: tells two subsets of the same size apart in the request key. */
+function rowsHash(rows: Uint32Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < rows.length; i++) {
+    h ^= rows[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16);
 }

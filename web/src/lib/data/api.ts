@@ -2,15 +2,21 @@
 // the status and the server's message, so the UI can show what went wrong.
 
 import { decodeRowPage, type RowPage } from './arrow';
-import { decodeCodes, decodeFloat32 } from './binary';
+import { decodeCodes, decodeFloat32, decodeRowIds } from './binary';
 import type {
   AlgorithmSpec,
   Categories,
+  EmbeddingFields,
+  ExportFormat,
+  NeighborMetric,
+  NeighborsAnswer,
   Project,
   ProjectionInfo,
   ProjectionRequest,
   ProjectionStarted,
   Run,
+  SelectionInfo,
+  SelectionRows,
   TableInfo,
   TableVersion,
 } from './types';
@@ -154,6 +160,61 @@ export class Api {
 
   cancel(jobId: number): Promise<{ status: string }> {
     return this.json(`/jobs/${jobId}/cancel`, { method: 'POST' });
+  }
+
+  /** The k nearest rows of `row` in the original space (docs/api.md "Explore"). */
+  neighbors(tableId: number, row: number, k: number, metric: NeighborMetric, fields: EmbeddingFields): Promise<NeighborsAnswer> {
+    return this.json(`/tables/${tableId}/neighbors`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ row, k, metric, fields }),
+    });
+  }
+
+  /** Row ids (ascending) matching every filter (`combine: 'and'`) or any (`'or'`). */
+  async query(tableId: number, filters: unknown[], combine: 'and' | 'or' = 'and'): Promise<Uint32Array> {
+    const res = await this.request(`/tables/${tableId}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filters, combine }),
+    });
+    const buf = await res.arrayBuffer();
+    const count = res.headers.get('X-Count');
+    return decodeRowIds(buf, count === null ? undefined : Number(count), 'matching rows');
+  }
+
+  selections(tableId: number): Promise<SelectionInfo[]> {
+    return this.json(`/tables/${tableId}/selections`);
+  }
+
+  saveSelection(tableId: number, name: string, rows: ArrayLike<number>): Promise<SelectionInfo> {
+    return this.json(`/tables/${tableId}/selections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, rows: Array.from(rows) }),
+    });
+  }
+
+  selection(id: number): Promise<SelectionRows> {
+    return this.json(`/selections/${id}`);
+  }
+
+  async deleteSelection(id: number): Promise<void> {
+    await this.request(`/selections/${id}`, { method: 'DELETE' });
+  }
+
+  /** The download URL of rows (a saved selection or all) with a projection's coordinates. */
+  exportUrl(tableId: number, format: ExportFormat, opts: { selection?: number | null; projection?: number | null } = {}): string {
+    const q = new URLSearchParams({ format });
+    if (opts.selection !== undefined && opts.selection !== null) q.set('selection', String(opts.selection));
+    if (opts.projection !== undefined && opts.projection !== null) q.set('projection', String(opts.projection));
+    return this.url(`/tables/${tableId}/export?${q}`);
+  }
+
+  /** Row ids of a subset projection, in the order of its coordinates. */
+  async projectionRows(id: number, expected?: number): Promise<Uint32Array> {
+    const { buf } = await this.bytes(`/projections/${id}/rows`);
+    return decodeRowIds(buf, expected, `rows of projection ${id}`);
   }
 
   /** The WebSocket URL of a job, on the page's own host (ws or wss to match http or https). */

@@ -55,3 +55,9 @@ export function countCodes(codes: ArrayLike<number>, nCategories: number): numbe
   }
   return counts;
 }
+
+/** A little-endian uint32 body of row ids (query matches, subset rows), checking the count when given. */
+export function decodeRowIds(buf: ArrayBuffer, expectedItems?: number, what = 'row ids'): Uint32Array {
+  checkLength(buf, 4, expectedItems, what);
+  return decodeCodes(buf, 'uint32') as Uint32Array;
+}

@@ -88,6 +88,8 @@ export interface ProjectionRequest {
   params: Record<string, number | string>;
   seed: number;
   n_components: 2 | 3;
+  /** Project only these rows (sorted unique ids); the layout's points follow this order. */
+  rows?: number[];
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
@@ -118,3 +120,31 @@ export interface ProjectionInfo {
   metrics: Metrics | null;
   error?: string;
 }
+
+export type NeighborMetric = 'euclidean' | 'cosine';
+
+export interface Neighbor {
+  row: number;
+  distance: number;
+}
+
+export interface NeighborsAnswer {
+  row: number;
+  metric: NeighborMetric;
+  k: number;
+  neighbors: Neighbor[];
+}
+
+export interface SelectionInfo {
+  id: number;
+  name: string;
+  n_rows: number;
+  created_at: string;
+}
+
+export interface SelectionRows extends SelectionInfo {
+  table_id: number;
+  rows: number[];
+}
+
+export type ExportFormat = 'csv' | 'parquet';

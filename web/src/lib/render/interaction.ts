@@ -3,7 +3,16 @@
 
 import { pan, wheelZoomFactor, zoomAt } from './camera2d';
 import { dolly, orbit } from './camera3d';
+import type { Point2 } from './lasso';
 import type { CameraState, PointRenderer } from './renderer';
+
+/** What a drag on the map does: move the camera, draw a free-hand lasso, or a rectangle. */
+export type MapTool = 'pan' | 'lasso' | 'rect';
+
+export interface ShapeModifiers {
+  shiftKey: boolean;
+  altKey: boolean;
+}
 
 export interface InteractionHandlers {
   getCamera(): CameraState;
@@ -14,6 +23,13 @@ export interface InteractionHandlers {
   leave(): void;
   click?(x: number, y: number): void;
   fit(): void;
+  /** The active tool (default pan). With pan, a drag holding shift or alt draws a lasso. */
+  getTool?(): MapTool;
+  /**
+   * A selection shape being drawn: its vertices in CSS pixels of the canvas (a rectangle as its
+   * two corners), `phase` 'move' while dragging, 'end' on release, 'cancel' on Escape.
+   */
+  shape?(kind: 'lasso' | 'rect', points: Point2[], phase: 'move' | 'end' | 'cancel', mods: ShapeModifiers): void;
 }
 
 /** Pixels per wheel "line" when the browser reports lines (Firefox with a mouse). */
@@ -69,6 +85,8 @@ export function attachInteraction(canvas: HTMLCanvasElement, renderer: PointRend
   let last: [number, number] = [0, 0];
   let hoverFrame = 0;
   let hoverAt: [number, number] | null = null;
+  // The selection shape being drawn, if any.
+  let shaping: { kind: 'lasso' | 'rect'; points: Point2[]; mods: ShapeModifiers } | null = null;
 
   const local = (e: MouseEvent): [number, number] => {
     const r = canvas.getBoundingClientRect();
@@ -88,11 +106,31 @@ export function attachInteraction(canvas: HTMLCanvasElement, renderer: PointRend
     dragging = true;
     moved = 0;
     last = [e.clientX, e.clientY];
+    const tool = h.getTool?.() ?? 'pan';
+    const wantsShape = tool !== 'pan' || e.shiftKey || e.altKey;
+    if (wantsShape && h.shape) {
+      const kind = tool === 'rect' ? 'rect' : 'lasso';
+      const p = local(e);
+      shaping = { kind, points: kind === 'rect' ? [p, p] : [p], mods: { shiftKey: e.shiftKey, altKey: e.altKey } };
+      h.shape(kind, shaping.points, 'move', shaping.mods);
+    }
     canvas.setPointerCapture(e.pointerId);
     canvas.focus({ preventScroll: true });
   };
   const onMove = (e: PointerEvent) => {
-    if (dragging) {
+    if (dragging && shaping) {
+      const p = local(e);
+      const pts = shaping.points;
+      if (shaping.kind === 'rect') pts[1] = p;
+      else {
+        // Skip sub-pixel moves so a long lasso stays a few hundred vertices.
+        const q = pts[pts.length - 1];
+        if (Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) < 2) return;
+        pts.push(p);
+      }
+      moved += 1;
+      h.shape?.(shaping.kind, pts, 'move', shaping.mods);
+    } else if (dragging) {
       const dx = e.clientX - last[0];
       const dy = e.clientY - last[1];
       last = [e.clientX, e.clientY];
@@ -106,6 +144,23 @@ export function attachInteraction(canvas: HTMLCanvasElement, renderer: PointRend
     dragging = false;
     canvas.style.cursor = '';
     if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
+    if (shaping) {
+      const s = shaping;
+      shaping = null;
+      if (s.kind === 'lasso') {
+        const p = local(e);
+        const q = s.points[s.points.length - 1];
+        if (p[0] !== q[0] || p[1] !== q[1]) s.points.push(p);
+      } else s.points[1] = local(e);
+      // Modifiers count whether held at the start or at the end of the drag.
+      const mods = { shiftKey: s.mods.shiftKey || e.shiftKey, altKey: s.mods.altKey || e.altKey };
+      h.shape?.(s.kind, s.points, 'end', mods);
+      // A press without a real drag is still a click that picks a point.
+      const [a, b] = [s.points[0], s.points[s.points.length - 1]];
+      const drawn = s.kind === 'lasso' ? s.points.length > 2 : Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) >= 4;
+      if (drawn) return;
+      moved = 0;
+    }
     if (moved < 4 && h.click) {
       const [x, y] = local(e);
       h.click(x, y);
@@ -131,6 +186,13 @@ export function attachInteraction(canvas: HTMLCanvasElement, renderer: PointRend
     }
   };
   const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape' && shaping) {
+      const s = shaping;
+      shaping = null;
+      dragging = false;
+      h.shape?.(s.kind, s.points, 'cancel', s.mods);
+      return;
+    }
     const next = keyToCamera(e.key, h.getCamera(), renderer);
     if (next === null) return;
     e.preventDefault();

@@ -7,8 +7,9 @@ import { type Camera2D, type Viewport, viewProjection2D } from './camera2d';
 import { type Camera3D, transformPoint, viewProjection3D } from './camera3d';
 import { type RGB, RAMPS, categoryColor, paletteBytes, rampBytes, rampColor, normalize } from './colors';
 import { pointAlpha, pointSizePx } from './density';
+import { projectToScreen } from './lasso';
 import { nearestIdInBlock } from './picking';
-import { POINT_FS, POINT_VS } from './shaders';
+import { LINE_FS, LINE_VS, POINT_FS, POINT_VS } from './shaders';
 
 export type CodeArray = Uint8Array | Uint16Array | Uint32Array;
 
@@ -25,7 +26,7 @@ export interface FrameInfo {
   ms: number;
 }
 
-const LOC = { corner: 0, pos: 1, prev: 2, code: 3, value: 4 } as const;
+const LOC = { corner: 0, pos: 1, prev: 2, code: 3, value: 4, flag: 5 } as const;
 const PICK_BLOCK = 9;
 
 function easeOutCubic(t: number): number {
@@ -38,7 +39,10 @@ export class PointRenderer {
   private uniforms = new Map<string, WebGLUniformLocation | null>();
   private vao: WebGLVertexArrayObject;
   private highlightVao: WebGLVertexArrayObject;
-  private buffers: Record<'corner' | 'pos' | 'prev' | 'code' | 'value' | 'highlight', WebGLBuffer>;
+  private buffers: Record<'corner' | 'pos' | 'prev' | 'code' | 'value' | 'highlight' | 'flag' | 'line', WebGLBuffer>;
+  private lineProgram: WebGLProgram;
+  private lineVao: WebGLVertexArrayObject;
+  private lineUniforms = new Map<string, WebGLUniformLocation | null>();
   private palette: WebGLTexture;
   private ramp: WebGLTexture;
   private pickFbo: WebGLFramebuffer | null = null;
@@ -60,6 +64,11 @@ export class PointRenderer {
   private viewport: Viewport = { width: 1, height: 1 };
   private dpr = 1;
   private highlighted = -1;
+  private flags: Uint8Array | null = null;
+  /** The clicked point whose neighbours are shown (-1: none) and those neighbours. */
+  private linkFrom = -1;
+  private linkTo: number[] = [];
+  private linksDrawn = 0;
   private sizeScale = 1;
   private zoomRef = 1;
   private frameRequested = 0;
@@ -79,11 +88,13 @@ export class PointRenderer {
       if (!b) throw new Error('WebGL: could not create a buffer');
       return b;
     };
-    this.buffers = { corner: buf(), pos: buf(), prev: buf(), code: buf(), value: buf(), highlight: buf() };
+    this.buffers = { corner: buf(), pos: buf(), prev: buf(), code: buf(), value: buf(), highlight: buf(), flag: buf(), line: buf() };
+    this.lineProgram = this.compile(LINE_VS, LINE_FS);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.corner);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
     this.vao = this.createVao();
     this.highlightVao = this.createHighlightVao();
+    this.lineVao = this.createLineVao();
     this.palette = this.createTexture();
     this.ramp = this.createTexture();
     this.setRamp('viridis');
@@ -141,6 +152,18 @@ export class PointRenderer {
       gl.vertexAttribPointer(loc, 3, gl.FLOAT, false, 0, 0);
       gl.vertexAttribDivisor(loc, 1);
     }
+    gl.bindVertexArray(null);
+    return vao;
+  }
+
+  private createLineVao(): WebGLVertexArrayObject {
+    const gl = this.gl;
+    const vao = gl.createVertexArray();
+    if (!vao) throw new Error('WebGL: could not create a vertex array');
+    gl.bindVertexArray(vao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.line);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 3, gl.FLOAT, false, 0, 0);
     gl.bindVertexArray(null);
     return vao;
   }
@@ -223,6 +246,11 @@ export class PointRenderer {
     // Colour arrays sized for another point count no longer apply.
     if (this.colorBy.kind === 'category' && this.colorBy.codes.length !== n) this.colorBy = { kind: 'constant', color: [76, 110, 245] };
     if (this.colorBy.kind === 'continuous' && this.colorBy.values.length !== n) this.colorBy = { kind: 'constant', color: [76, 110, 245] };
+    if (this.flags && this.flags.length !== n) this.flags = null;
+    if (this.linkFrom >= n || this.linkTo.some((j) => j >= n)) {
+      this.linkFrom = -1;
+      this.linkTo = [];
+    }
     this.bindColorAttributes();
     this.pickDirty = true;
     this.requestRender();
@@ -269,7 +297,53 @@ export class PointRenderer {
     } else {
       gl.disableVertexAttribArray(LOC.value);
     }
+    if (this.flags && this.flags.length === this.n) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.flag);
+      gl.bufferData(gl.ARRAY_BUFFER, this.flags, gl.DYNAMIC_DRAW);
+      gl.enableVertexAttribArray(LOC.flag);
+      gl.vertexAttribIPointer(LOC.flag, 1, gl.UNSIGNED_BYTE, 0, 0);
+      gl.vertexAttribDivisor(LOC.flag, 1);
+    } else {
+      gl.disableVertexAttribArray(LOC.flag);
+    }
     gl.bindVertexArray(null);
+  }
+
+  /**
+   * One flag per point (0 normal, 1 dimmed, 3 hidden), or null for all normal. Hidden points are
+   * neither drawn nor picked.
+   */
+  setFlags(flags: Uint8Array | null) {
+    this.flags = flags && flags.length === this.n ? flags : null;
+    this.bindColorAttributes();
+    this.pickDirty = true;
+    this.requestRender();
+  }
+
+  /** Whether point `i` is drawn (not hidden by a flag or a hidden category). */
+  isDrawn(i: number): boolean {
+    if (i < 0 || i >= this.n) return false;
+    if (this.flags && this.flags[i] === 3) return false;
+    const c = this.colorBy;
+    if (c.kind === 'category' && c.codes.length === this.n) return c.visible(c.codes[i]);
+    return true;
+  }
+
+  /** Lines from point `from` to each of `to`, which are ringed (-1: none). */
+  setNeighbors(from: number, to: number[]) {
+    this.linkFrom = from >= 0 && from < this.n ? from : -1;
+    this.linkTo = this.linkFrom >= 0 ? to.filter((j) => j >= 0 && j < this.n) : [];
+    this.requestRender();
+  }
+
+  /** Neighbour lines in the last frame (the browser tests read it). */
+  get neighborLinesDrawn(): number {
+    return this.linksDrawn;
+  }
+
+  /** Every point's CSS-pixel position in the canvas (NaN when behind a 3D camera). */
+  screenPositions(): Float32Array {
+    return projectToScreen(this.positions, this.dim, this.viewProjection(), this.viewport);
   }
 
   setCamera(camera: CameraState) {
@@ -374,6 +448,7 @@ export class PointRenderer {
     gl.uniform1i(this.u('u_ramp'), 1);
     // Attributes not backed by a buffer read these constants.
     gl.vertexAttribI4ui(LOC.code, 0, 0, 0, 0);
+    gl.vertexAttribI4ui(LOC.flag, 0, 0, 0, 0);
     gl.vertexAttrib1f(LOC.value, NaN);
   }
 
@@ -406,9 +481,16 @@ export class PointRenderer {
       this.setCommonUniforms(false, size, vp);
       gl.bindVertexArray(this.vao);
       gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, this.n);
-      this.drawHighlight(size);
+      const shown = this.mixT >= 1 ? this.positions : this.interpolatedPositions();
+      this.linksDrawn = this.drawLinks(shown, vp);
+      if (this.linkFrom >= 0) {
+        gl.useProgram(this.program);
+        for (const j of this.linkTo) this.drawRing(shown, j, Math.max(7, size * 1.6), [[2.5, [20, 22, 28]], [1, [255, 255, 255]], [-1.5, this.colorOf(j)]]);
+        this.drawRing(shown, this.linkFrom, Math.max(11, size * 2.4), [[4, [20, 22, 28]], [2, [255, 209, 102]], [-1, this.colorOf(this.linkFrom)]]);
+      }
+      this.drawHighlight(size, shown);
       gl.bindVertexArray(null);
-    }
+    } else this.linksDrawn = 0;
     this.frameCount++;
     this.onFrame?.({ frame: this.frameCount, nPoints: this.n, ms: performance.now() - t0 });
   }
@@ -423,12 +505,21 @@ export class PointRenderer {
     } else gl.disable(gl.BLEND);
   }
 
-  private drawHighlight(size: number) {
+  private drawHighlight(size: number, shown: Float32Array) {
     const i = this.highlighted;
     if (i < 0 || i >= this.n) return;
+    const big = Math.max(10, size * 2.2);
+    this.drawRing(shown, i, big, [
+      [4, [20, 22, 28]],
+      [1, [255, 255, 255]],
+      [-2, this.colorOf(i)],
+    ]);
+  }
+
+  /** Point `i` as concentric discs: `(extra px over base, colour)` from the outside in. */
+  private drawRing(shown: Float32Array, i: number, base: number, rings: [number, RGB][]) {
     const gl = this.gl;
     const d = this.dim;
-    const shown = this.mixT >= 1 ? this.positions : this.interpolatedPositions();
     const p = new Float32Array([shown[i * d], shown[i * d + 1], d > 2 ? shown[i * d + 2] : 0]);
     gl.bindVertexArray(this.highlightVao);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.highlight);
@@ -437,17 +528,49 @@ export class PointRenderer {
     gl.uniform1i(this.u('u_mode'), 2);
     gl.uniform1f(this.u('u_alpha'), 1);
     gl.uniform1f(this.u('u_mix'), 1);
-    const big = Math.max(10, size * 2.2);
-    const rings: [number, RGB][] = [
-      [big + 4, [20, 22, 28]],
-      [big + 1, [255, 255, 255]],
-      [big - 2, this.colorOf(i)],
-    ];
-    for (const [s, [r, g, b]] of rings) {
-      gl.uniform1f(this.u('u_size'), s * this.dpr);
+    for (const [extra, [r, g, b]] of rings) {
+      gl.uniform1f(this.u('u_size'), (base + extra) * this.dpr);
       gl.uniform4f(this.u('u_constant'), r / 255, g / 255, b / 255, 1);
       gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, 1);
     }
+  }
+
+  private lu(name: string): WebGLUniformLocation | null {
+    if (!this.lineUniforms.has(name)) this.lineUniforms.set(name, this.gl.getUniformLocation(this.lineProgram, name));
+    return this.lineUniforms.get(name) ?? null;
+  }
+
+  /** Lines from the clicked point to its neighbours; returns how many were drawn. */
+  private drawLinks(shown: Float32Array, vp: Float32Array): number {
+    const from = this.linkFrom;
+    if (from < 0 || this.linkTo.length === 0) return 0;
+    const gl = this.gl;
+    const d = this.dim;
+    const at = (i: number) => [shown[i * d], shown[i * d + 1], d > 2 ? shown[i * d + 2] : 0];
+    const verts = new Float32Array(this.linkTo.length * 6);
+    const a = at(from);
+    this.linkTo.forEach((j, k) => {
+      verts.set(a, k * 6);
+      verts.set(at(j), k * 6 + 3);
+    });
+    gl.useProgram(this.lineProgram);
+    gl.bindVertexArray(this.lineVao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.buffers.line);
+    gl.bufferData(gl.ARRAY_BUFFER, verts, gl.DYNAMIC_DRAW);
+    gl.disable(gl.DEPTH_TEST);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.uniformMatrix4fv(this.lu('u_viewProj'), false, vp);
+    gl.uniform4f(this.lu('u_color'), 0.08 * 0.85, 0.09 * 0.85, 0.11 * 0.85, 0.85);
+    // About 2 px wide: the 1 px line again shifted by one device pixel right and down.
+    const px = 2 / Math.max(1, this.canvas.width);
+    const py = 2 / Math.max(1, this.canvas.height);
+    for (const [ox, oy] of [[0, 0], [px, 0], [0, -py]]) {
+      gl.uniform2f(this.lu('u_offset'), ox, oy);
+      gl.drawArrays(gl.LINES, 0, this.linkTo.length * 2);
+    }
+    gl.useProgram(this.program);
+    return this.linkTo.length;
   }
 
   private ensurePickTarget() {
@@ -521,6 +644,7 @@ export class PointRenderer {
     if (this.pickFbo) gl.deleteFramebuffer(this.pickFbo);
     if (this.pickTex) gl.deleteTexture(this.pickTex);
     gl.deleteProgram(this.program);
+    gl.deleteProgram(this.lineProgram);
   }
 }
 

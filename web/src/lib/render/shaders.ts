@@ -10,6 +10,8 @@ layout(location = 1) in vec3 a_pos;
 layout(location = 2) in vec3 a_prev;
 layout(location = 3) in uint a_code;
 layout(location = 4) in float a_value;
+// 0 drawn as usual, 1 dimmed (not matched / not selected), 3 hidden (isolated away).
+layout(location = 5) in uint a_flag;
 uniform mat4 u_viewProj;
 uniform vec2 u_viewport;
 uniform float u_size;
@@ -35,7 +37,7 @@ void main() {
   } else {
     color = u_constant;
   }
-  if (color.a == 0.0) {
+  if (color.a == 0.0 || a_flag == 3u) {
     // Hidden category: put the quad outside the clip volume so it is never rasterised.
     gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
     v_color = vec4(0.0);
@@ -49,6 +51,10 @@ void main() {
   if (u_pick) {
     uint id = uint(gl_InstanceID) + 1u;
     v_color = vec4(float(id & 255u), float((id >> 8) & 255u), float((id >> 16) & 255u), 255.0) / 255.0;
+  } else if (a_flag == 1u) {
+    // Dimmed: a pale grey-tinted ghost, so matches and selections stand out.
+    float a = min(u_alpha, 0.35) * 0.45;
+    v_color = vec4(mix(color.rgb, vec3(0.72, 0.74, 0.78), 0.65) * a, a);
   } else {
     v_color = vec4(color.rgb * u_alpha, u_alpha);
   }
@@ -74,5 +80,28 @@ void main() {
   }
   float edge = tiny ? 1.0 : clamp((1.0 - d) * u_size * 0.5, 0.0, 1.0);
   outColor = v_color * edge;
+}
+`;
+
+// Lines from a clicked point to its neighbours: plain GL lines, drawn a few times with sub-pixel
+// offsets (u_offset, clip units) because WebGL line width is always 1 px.
+export const LINE_VS = `#version 300 es
+precision highp float;
+layout(location = 0) in vec3 a_pos;
+uniform mat4 u_viewProj;
+uniform vec2 u_offset;
+void main() {
+  vec4 clip = u_viewProj * vec4(a_pos, 1.0);
+  clip.xy += u_offset * clip.w;
+  gl_Position = clip;
+}
+`;
+
+export const LINE_FS = `#version 300 es
+precision highp float;
+uniform vec4 u_color;
+out vec4 outColor;
+void main() {
+  outColor = u_color;
 }
 `;
