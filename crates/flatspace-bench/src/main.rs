@@ -68,6 +68,59 @@ enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
+    /// UMAP layout of the rows of INPUT, end to end (kNN graph included).
+    Umap {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value_t = 15)]
+        n_neighbors: usize,
+        #[arg(long, default_value_t = 0.1)]
+        min_dist: f32,
+        #[arg(long, default_value_t = 1.0)]
+        spread: f32,
+        #[arg(long, default_value_t = 2)]
+        n_components: usize,
+        /// euclidean or cosine.
+        #[arg(long, default_value = "euclidean")]
+        metric: String,
+        /// Epochs (default: umap-learn's rule, 200 above 10,000 rows, else 500).
+        #[arg(long)]
+        n_epochs: Option<usize>,
+        /// spectral, pca or random.
+        #[arg(long, default_value = "spectral")]
+        init: String,
+        /// deterministic (same layout on any thread count) or hogwild (lock-free).
+        #[arg(long, default_value = "deterministic")]
+        mode: String,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to write the n_rows × n_components layout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// t-SNE layout of the rows of INPUT, end to end (kNN graph and affinities included).
+    Tsne {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value_t = 30.0)]
+        perplexity: f64,
+        /// Iterations of the normal phase after early exaggeration (openTSNE's n_iter).
+        #[arg(long, default_value_t = 500)]
+        n_iter: usize,
+        #[arg(long, default_value_t = 2)]
+        n_components: usize,
+        /// euclidean or cosine.
+        #[arg(long, default_value = "euclidean")]
+        metric: String,
+        /// auto, fft, bh or exact.
+        #[arg(long, default_value = "auto")]
+        negative_gradient_method: String,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to write the n_rows × n_components layout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Quality of a layout LOW (n × c) of the rows HIGH (n × d): kNN recall@k,
     /// trustworthiness@k, continuity@k, kNN-classifier accuracy (with LABELS) and the Spearman
     /// correlation of pairwise distances. Scores ours and the peers' layouts alike.
@@ -128,7 +181,7 @@ fn run() -> Result<()> {
     }
     let line = match cli.command {
         Command::Capabilities => json!({
-            "tasks": ["pca", "knn", "knn-recall", "metrics"],
+            "tasks": ["pca", "knn", "umap", "tsne", "knn-recall", "metrics"],
             "version": env!("CARGO_PKG_VERSION"),
         }),
         Command::Pca {
@@ -155,6 +208,58 @@ fn run() -> Result<()> {
             out.as_deref(),
             truth.as_deref(),
         )?,
+        Command::Umap {
+            input,
+            n_neighbors,
+            min_dist,
+            spread,
+            n_components,
+            metric,
+            n_epochs,
+            init,
+            mode,
+            seed,
+            out,
+        } => {
+            use flatspace_compute::umap::UmapParams;
+            let params = UmapParams {
+                n_neighbors,
+                min_dist,
+                spread,
+                n_components,
+                metric: metric.parse().context("--metric")?,
+                n_epochs,
+                init: init.parse().context("--init")?,
+                mode: mode.parse().context("--mode")?,
+                seed,
+                ..Default::default()
+            };
+            run_umap(&input, &params, out.as_deref())?
+        }
+        Command::Tsne {
+            input,
+            perplexity,
+            n_iter,
+            n_components,
+            metric,
+            negative_gradient_method,
+            seed,
+            out,
+        } => {
+            use flatspace_compute::tsne::TsneParams;
+            let params = TsneParams {
+                perplexity,
+                n_iter,
+                n_components,
+                metric: metric.parse().context("--metric")?,
+                negative_gradient_method: negative_gradient_method
+                    .parse()
+                    .context("--negative-gradient-method")?,
+                seed,
+                ..Default::default()
+            };
+            run_tsne(&input, &params, out.as_deref())?
+        }
         Command::Metrics {
             high,
             low,
@@ -341,6 +446,66 @@ fn run_knn(
         json!({
             "params": {"k": graph.k, "metric": format!("{metric:?}").to_lowercase(), "method": format!("{method:?}").to_lowercase(), "seed": seed},
             "recall": recall,
+        }),
+    ))
+}
+
+fn run_umap(
+    input: &Path,
+    params: &flatspace_compute::umap::UmapParams,
+    out: Option<&Path>,
+) -> Result<Value> {
+    let (m, load_s) = load(input)?;
+    let x = view(&m)?;
+    let (model, cost) = measure(|| flatspace_compute::umap::fit(x, params, &RunContext::silent()));
+    let model = model.with_context(|| format!("UMAP of {}", input.display()))?;
+    if let Some(out) = out {
+        npy::write_f32(out, &model.embedding, model.n_rows, model.n_components)?;
+    }
+    Ok(merge(
+        header("umap", input, &m, load_s, cost),
+        json!({
+            "params": {
+                "n_neighbors": params.n_neighbors,
+                "min_dist": params.min_dist,
+                "spread": params.spread,
+                "n_components": params.n_components,
+                "metric": format!("{:?}", params.metric).to_lowercase(),
+                "n_epochs": model.n_epochs,
+                "init": format!("{:?}", params.init).to_lowercase(),
+                "mode": format!("{:?}", params.mode).to_lowercase(),
+                "a": model.a,
+                "b": model.b,
+                "seed": params.seed,
+            },
+        }),
+    ))
+}
+
+fn run_tsne(
+    input: &Path,
+    params: &flatspace_compute::tsne::TsneParams,
+    out: Option<&Path>,
+) -> Result<Value> {
+    let (m, load_s) = load(input)?;
+    let x = view(&m)?;
+    let (model, cost) = measure(|| flatspace_compute::tsne::fit(x, params, &RunContext::silent()));
+    let model = model.with_context(|| format!("t-SNE of {}", input.display()))?;
+    if let Some(out) = out {
+        npy::write_f32(out, &model.embedding, model.n_rows, model.n_components)?;
+    }
+    Ok(merge(
+        header("tsne", input, &m, load_s, cost),
+        json!({
+            "params": {
+                "perplexity": model.perplexity,
+                "n_iter": params.n_iter,
+                "n_components": params.n_components,
+                "metric": format!("{:?}", params.metric).to_lowercase(),
+                "negative_gradient_method": format!("{:?}", model.method).to_lowercase(),
+                "seed": params.seed,
+            },
+            "kl_divergence": model.kl_divergence,
         }),
     ))
 }
