@@ -80,6 +80,27 @@ describe('lasso point-in-polygon', () => {
     expect(want.length).toBeGreaterThan(100);
   });
 
+  it('gives the exact answer through its pixel mask, also for self-crossing lassos', () => {
+    const r = rng(5);
+    for (let trial = 0; trial < 6; trial++) {
+      // A wobbly closed curve, self-crossing in odd trials, at fractional pixel positions.
+      const poly: Point2[] = [];
+      const m = 30 + Math.floor(r() * 120);
+      for (let k = 0; k < m; k++) {
+        const a = (k / m) * 2 * Math.PI * (trial % 2 ? 2 : 1);
+        const rad = 40 + 25 * Math.sin(a * (3 + trial)) + r() * 6;
+        poly.push([100 + rad * Math.cos(a) + r() * 0.7, 90 + rad * 0.8 * Math.sin(a) + r() * 0.7]);
+      }
+      const screen = new Float32Array(8000);
+      for (let i = 0; i < screen.length; i++) screen[i] = 20 + r() * 160;
+      const got = Array.from(pointsInPolygon(screen, poly));
+      const want: number[] = [];
+      for (let i = 0; i < 4000; i++) if (pointInPolygon(screen[2 * i], screen[2 * i + 1], poly)) want.push(i);
+      expect(got).toEqual(want);
+      expect(want.length).toBeGreaterThan(50);
+    }
+  });
+
   it('skips excluded and off-screen (NaN) points, and selects nothing with a degenerate lasso', () => {
     const screen = new Float32Array([5, 5, 6, 6, NaN, NaN, 7, 7]);
     expect(Array.from(pointsInPolygon(screen, square, (i) => i !== 1))).toEqual([0, 3]);
