@@ -78,7 +78,7 @@ function insideFlat(x: number, y: number, xs: Float64Array, ys: Float64Array): b
   return inside;
 }
 
-const OUT = 0;
+// Mask cells: 0 outside, IN inside, EDGE an edge may cross the cell.
 const IN = 1;
 const EDGE = 2;
 /** Above this many pixels in the shape's bounding box, test every point exactly instead. */
