@@ -18,6 +18,7 @@ mod columns;
 pub mod demo;
 mod demo_data;
 mod error;
+pub mod guard;
 pub mod jobs;
 mod png;
 mod projections;
@@ -89,6 +90,10 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
         .layer(middleware::map_response(api::json_errors))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(token, auth::require_token))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(config.token.is_some()),
+            guard::guard_requests,
+        ))
         .with_state(state)
 }
 

@@ -97,6 +97,9 @@ impl Image8 {
 }
 
 /// Decodes a PNG of any colour type and depth into 8-bit grey, grey+alpha, RGB or RGBA.
+/// Largest decoded image (a sprite sheet) accepted: 1 GiB of pixels.
+pub const MAX_DECODED_PNG_BYTES: usize = 1 << 30;
+
 pub fn decode_png(path: &Path, bytes: Vec<u8>) -> Result<Image8> {
     let bad = |e: png::DecodingError| {
         TableError::format(path, None, format!("not a readable PNG image: {e}"))
@@ -107,6 +110,19 @@ pub fn decode_png(path: &Path, bytes: Vec<u8>) -> Result<Image8> {
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| TableError::format(path, None, "PNG image too large to decode"))?;
+    // The header alone sets the size: refuse before allocating, so a small file cannot claim
+    // gigabytes of pixels.
+    if size > MAX_DECODED_PNG_BYTES {
+        let info = reader.info();
+        return Err(TableError::format(
+            path,
+            None,
+            format!(
+                "PNG image of {}×{} pixels needs {size} bytes decoded: expected at most {MAX_DECODED_PNG_BYTES}",
+                info.width, info.height
+            ),
+        ));
+    }
     let mut pixels = vec![0; size];
     let info = reader.next_frame(&mut pixels).map_err(bad)?;
     pixels.truncate(info.buffer_size());

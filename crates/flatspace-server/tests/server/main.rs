@@ -2,6 +2,7 @@
 //! copied for each test.
 
 mod api;
+mod bad_inputs;
 mod websocket;
 
 use std::path::Path;

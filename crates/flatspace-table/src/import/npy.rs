@@ -75,7 +75,20 @@ pub fn read_npy_embedding(path: &Path, progress: Progress<'_>) -> Result<FixedSi
         ));
     }
     let n_rows = header.shape[0];
-    let dim = header.shape[1..].iter().product::<usize>();
+    // Checked: a zero-row array passes `open`'s size check whatever its other dimensions claim.
+    let dim = header.shape[1..]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            TableError::format(
+                path,
+                None,
+                format!(
+                    "array has shape {:?}: the vector length overflows",
+                    header.shape
+                ),
+            )
+        })?;
     if dim == 0 {
         return Err(TableError::format(
             path,
