@@ -30,7 +30,12 @@ const DEFAULT_PAGE_ROWS: usize = 100;
 pub struct Caches {
     pub tables: Mutex<HashMap<TableId, Arc<Value>>>,
     pub categories: Mutex<HashMap<(TableId, String), Arc<Categories>>>,
+    /// The last vectors the neighbours search loaded, and what they are.
+    pub matrix: Mutex<Option<(VectorsKey, flatspace_store::F32Matrix)>>,
 }
+
+/// Which vectors a matrix holds: table, fields layout, columns.
+pub type VectorsKey = (TableId, String, Vec<String>);
 
 fn cached<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
     map.lock()
@@ -79,7 +84,9 @@ pub fn store_error(e: StoreError) -> ApiError {
         StoreError::InvalidHash { .. }
         | StoreError::WrongColumnKind { .. }
         | StoreError::BadValue { .. }
-        | StoreError::EmptyName { .. } => ApiError::BadRequest(message),
+        | StoreError::EmptyName { .. }
+        | StoreError::InvalidName { .. }
+        | StoreError::RowOutOfRange { .. } => ApiError::BadRequest(message),
         _ => ApiError::Internal(message),
     }
 }

@@ -18,6 +18,7 @@ mod columns;
 pub mod demo;
 mod demo_data;
 mod error;
+mod explore;
 pub mod guard;
 pub mod jobs;
 mod png;
@@ -85,6 +86,7 @@ pub fn router(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let token = Arc::new(config.token.clone());
     api::routes()
         .merge(projections::routes())
+        .merge(explore::routes())
         .merge(ws::routes())
         .fallback(api::fallback)
         .layer(middleware::map_response(api::json_errors))

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,11 +34,18 @@ const METRIC_K: usize = 15;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/algorithms", get(list_algorithms))
-        .route("/api/v1/projections", post(create_projection))
+        .route(
+            "/api/v1/projections",
+            post(create_projection).layer(DefaultBodyLimit::max(crate::explore::ROWS_BODY_LIMIT)),
+        )
         .route("/api/v1/projections/{projection_id}", get(projection))
         .route(
             "/api/v1/projections/{projection_id}/coords",
             get(projection_coords),
+        )
+        .route(
+            "/api/v1/projections/{projection_id}/rows",
+            get(projection_rows),
         )
         .route(
             "/api/v1/tables/{table_id}/projections",
@@ -58,7 +65,7 @@ async fn list_algorithms() -> Json<Value> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FieldsRequest {
+pub(crate) struct FieldsRequest {
     #[serde(rename = "type")]
     layout: String,
     columns: Vec<String>,
@@ -74,7 +81,14 @@ struct ProjectionRequest {
     params: Option<Map<String, Value>>,
     seed: Option<u64>,
     n_components: Option<u32>,
+    /// Project only these rows (any order; duplicates ignored).
+    rows: Option<Vec<u32>>,
+    /// Project only the rows of this saved selection.
+    selection_id: Option<i64>,
 }
+
+/// Fewest rows a subset projection may hold.
+const MIN_SUBSET_ROWS: usize = 3;
 
 const DEFAULT_SEED: u64 = 42;
 
@@ -124,28 +138,39 @@ fn plan(state: &AppState, store: &Store, req: ProjectionRequest) -> ApiResult<Pl
     let meta = store.table(req.table_id).map_err(store_error)?;
     let n_rows = usize::try_from(meta.info.n_rows).unwrap_or(usize::MAX);
     let description = table_description(state, store, req.table_id)?;
-    let (layout, columns) = match req.fields {
-        Some(f) => (f.layout, f.columns),
-        None => {
-            let default = &description["defaults"]["embedding"];
-            let layout = default["type"].as_str().map(str::to_owned);
-            let columns: Option<Vec<String>> = default["columns"].as_array().map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(str::to_owned))
-                    .collect()
-            });
-            match (layout, columns) {
-                (Some(l), Some(c)) => (l, c),
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "table {} has no embedding column and fewer than two numeric columns: \
-                         there is nothing to project",
-                        req.table_id
-                    )));
-                }
-            }
+    let (layout, columns) = resolve_fields(req.table_id, &description, req.fields)?;
+    let rows = match (req.rows, req.selection_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either rows or selection_id, not both",
+            ));
         }
+        (Some(mut rows), None) => {
+            rows.sort_unstable();
+            rows.dedup();
+            if let Some(&row) = rows.last()
+                && row as usize >= n_rows
+            {
+                return Err(ApiError::bad_request(format!(
+                    "row {row} is out of range: table {} has {n_rows} rows (0..{n_rows})",
+                    req.table_id
+                )));
+            }
+            Some(rows)
+        }
+        (None, Some(id)) => Some(crate::explore::selection_rows(store, req.table_id, id)?.1),
+        (None, None) => None,
     };
+    if let Some(rows) = &rows
+        && rows.len() < MIN_SUBSET_ROWS
+    {
+        return Err(ApiError::bad_request(format!(
+            "a subset projection needs at least {MIN_SUBSET_ROWS} rows, got {}",
+            rows.len()
+        )));
+    }
+    // The algorithms' parameter ranges depend on the rows actually projected.
+    let n_rows = rows.as_ref().map_or(n_rows, Vec::len);
     let dim = check_fields(&meta, &layout, &columns)?;
     let n_components = req.n_components.unwrap_or(2);
     if !(2..=3).contains(&n_components) {
@@ -176,6 +201,7 @@ fn plan(state: &AppState, store: &Store, req: ProjectionRequest) -> ApiResult<Pl
         params: json!(params),
         seed,
         n_components,
+        rows,
     };
     Ok(Plan {
         spec,
@@ -187,8 +213,33 @@ fn plan(state: &AppState, store: &Store, req: ProjectionRequest) -> ApiResult<Pl
     })
 }
 
+/// The fields a request names, or the table's default embedding: `(layout, columns)`.
+pub(crate) fn resolve_fields(
+    table_id: i64,
+    description: &Value,
+    fields: Option<FieldsRequest>,
+) -> ApiResult<(String, Vec<String>)> {
+    if let Some(f) = fields {
+        return Ok((f.layout, f.columns));
+    }
+    let default = &description["defaults"]["embedding"];
+    let layout = default["type"].as_str().map(str::to_owned);
+    let columns: Option<Vec<String>> = default["columns"].as_array().map(|a| {
+        a.iter()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect()
+    });
+    match (layout, columns) {
+        (Some(l), Some(c)) => Ok((l, c)),
+        _ => Err(ApiError::bad_request(format!(
+            "table {table_id} has no embedding column and fewer than two numeric columns: \
+             there is no vector to use"
+        ))),
+    }
+}
+
 /// Checks the embedding fields against the table; returns the vector dimension.
-fn check_fields(meta: &TableMeta, layout: &str, columns: &[String]) -> ApiResult<usize> {
+pub(crate) fn check_fields(meta: &TableMeta, layout: &str, columns: &[String]) -> ApiResult<usize> {
     let kind_of = |name: &str| -> ApiResult<ColumnKind> {
         meta.columns
             .iter()
@@ -372,8 +423,20 @@ fn run_projection(
     }
     .map_err(|e: StoreError| JobFailure::Failed(e.to_string()))?;
     progress.stage("load", 1, 1);
-    let x = MatrixView::new(matrix.as_slice(), matrix.n_rows(), matrix.dim())
-        .map_err(compute_failure)?;
+    let gathered: Option<Vec<f32>> = plan.spec.rows.as_ref().map(|rows| {
+        let d = matrix.dim();
+        let all = matrix.as_slice();
+        let mut out = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            out.extend_from_slice(&all[r as usize * d..(r as usize + 1) * d]);
+        }
+        out
+    });
+    let x = match &gathered {
+        Some(data) => MatrixView::new(data, data.len() / matrix.dim().max(1), matrix.dim()),
+        None => MatrixView::new(matrix.as_slice(), matrix.n_rows(), matrix.dim()),
+    }
+    .map_err(compute_failure)?;
     x.check_finite().map_err(|e| {
         JobFailure::Failed(format!(
             "columns {:?} of table {table_id}: {}",
@@ -469,7 +532,15 @@ fn quality(
         return Ok(Value::Null);
     };
     let labels: Option<Vec<u32>> = plan.color_by.as_deref().and_then(|column| {
-        crate::api::category_codes(state, &state.store, plan.spec.table_id, column).ok()
+        let codes =
+            crate::api::category_codes(state, &state.store, plan.spec.table_id, column).ok()?;
+        match &plan.spec.rows {
+            None => Some(codes),
+            Some(rows) => rows
+                .iter()
+                .map(|&r| codes.get(r as usize).copied())
+                .collect(),
+        }
     });
     let params = QualityParams {
         k: METRIC_K,
@@ -528,6 +599,7 @@ fn projection_json(state: &AppState, p: &Projection) -> Value {
         "seed": p.seed,
         "n_rows": p.n_rows,
         "n_components": p.n_components,
+        "rows_subset": p.rows_subset,
         "elapsed_secs": p.elapsed_secs,
         "metrics": p.metrics,
         "job_id": job_id,
@@ -588,6 +660,22 @@ async fn projection_coords(
         HeaderValue::from_static("application/octet-stream"),
     );
     Ok(response)
+}
+
+/// The row ids of the projection's coordinates, in their order (every row for a whole-table
+/// projection).
+async fn projection_rows(
+    State(state): State<Arc<AppState>>,
+    Path(projection_id): Path<i64>,
+) -> ApiResult<Response> {
+    let rows = blocking(&state, move |s| {
+        let p = s.projection(projection_id).map_err(store_error)?;
+        let rows = s.projection_rows(projection_id).map_err(store_error)?;
+        let n = u32::try_from(p.n_rows).unwrap_or(u32::MAX);
+        Ok(rows.unwrap_or_else(|| (0..n).collect()))
+    })
+    .await?;
+    Ok(crate::explore::u32_response(&rows))
 }
 
 async fn cancel_job(

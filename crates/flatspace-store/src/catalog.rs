@@ -92,6 +92,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_by_projection ON jobs (projection_id);
     CREATE INDEX projections_by_table ON projections (table_id);
     "#,
+    // 2: named row selections per table version, and projections of a subset of rows. Row ids
+    // are stored as a blob of little-endian u32 (4 bytes a row), sorted and unique.
+    r#"
+    CREATE TABLE selections (
+        id INTEGER PRIMARY KEY,
+        table_id INTEGER NOT NULL REFERENCES tables(id),
+        name TEXT NOT NULL,
+        n_rows INTEGER NOT NULL,
+        rows BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (table_id, name)
+    );
+    ALTER TABLE projections ADD COLUMN rows BLOB;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -114,6 +114,16 @@ pub enum StoreError {
         detail: String,
     },
 
+    #[error("{what} is not valid: {detail}")]
+    InvalidName { what: &'static str, detail: String },
+
+    #[error("table {table_id} has {n_rows} rows, so row {row} is out of range (0..{n_rows})")]
+    RowOutOfRange {
+        table_id: i64,
+        row: u64,
+        n_rows: u64,
+    },
+
     #[error("projection {projection_id}: {detail}")]
     InvalidProjection { projection_id: i64, detail: String },
 }

@@ -1,5 +1,5 @@
 //! The projection cache: one row per (table version, fields, algorithm, parameters, seed,
-//! components), its coordinates in a file of little-endian `f32`s, row-major.
+//! components, row subset), its coordinates in a file of little-endian `f32`s, row-major.
 
 use std::fs;
 use std::io::Write;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::NOW;
 use crate::error::{Result, StoreError};
 use crate::files::{self, PROJECTIONS_DIR, TempFile};
+use crate::selections::{checked_rows, rows_from_blob, rows_to_blob};
 use crate::store::Store;
 use crate::{ProjectionId, TableId};
 
@@ -23,13 +24,16 @@ pub struct ProjectionSpec {
     pub params: serde_json::Value,
     pub seed: u64,
     pub n_components: u32,
+    /// Project only these rows (sorted, unique row ids of the table version); `None`: every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<u32>>,
 }
 
 impl ProjectionSpec {
     /// The cache key: blake3 of the spec as JSON. `serde_json` objects keep their keys sorted, so
     /// the same parameters in any order give the same key.
     pub fn cache_key(&self) -> String {
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "table_id": self.table_id,
             "fields": self.fields,
             "algorithm": self.algorithm,
@@ -37,6 +41,11 @@ impl ProjectionSpec {
             "seed": self.seed,
             "n_components": self.n_components,
         });
+        // Only subsets add a key, so the keys of whole-table projections stay as they were.
+        if let Some(rows) = &self.rows {
+            canonical["rows"] =
+                serde_json::Value::from(blake3::hash(&rows_to_blob(rows)).to_hex().to_string());
+        }
         blake3::hash(canonical.to_string().as_bytes())
             .to_hex()
             .to_string()
@@ -80,8 +89,12 @@ pub struct Projection {
     pub params: serde_json::Value,
     pub seed: u64,
     pub n_components: u32,
-    /// Rows of the projected table (the coordinates hold `n_rows × n_components` values).
+    /// Rows projected: the table's, or the subset's (the coordinates hold `n_rows ×
+    /// n_components` values).
     pub n_rows: u64,
+    /// Whether only some rows were projected ([`Store::projection_rows`] lists them, in the
+    /// order of the coordinates).
+    pub rows_subset: bool,
     pub status: ProjectionStatus,
     pub metrics: Option<serde_json::Value>,
     pub elapsed_secs: Option<f64>,
@@ -91,7 +104,8 @@ pub struct Projection {
 }
 
 const PROJECTION_COLUMNS: &str = "p.id, p.key, p.table_id, p.fields, p.algorithm, p.params, p.seed, \
-     p.n_components, t.n_rows, p.status, p.metrics, p.elapsed_secs, p.error, p.created_at, p.updated_at, p.coords_file";
+     p.n_components, CASE WHEN p.rows IS NULL THEN t.n_rows ELSE length(p.rows) / 4 END, p.status, \
+     p.metrics, p.elapsed_secs, p.error, p.created_at, p.updated_at, p.coords_file, p.rows IS NOT NULL";
 
 fn json(s: String) -> serde_json::Value {
     serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
@@ -115,6 +129,7 @@ fn projection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Projection, O
             error: r.get(12)?,
             created_at: r.get(13)?,
             updated_at: r.get(14)?,
+            rows_subset: r.get(16)?,
         },
         r.get(15)?,
     ))
@@ -130,14 +145,29 @@ impl Store {
                 detail: format!("n_components is {}; expected 1, 2 or 3", spec.n_components),
             });
         }
-        self.table_info(spec.table_id)?;
+        let info = self.table_info(spec.table_id)?;
+        if let Some(rows) = &spec.rows {
+            let checked = checked_rows(spec.table_id, info.n_rows, rows)?;
+            if checked != *rows {
+                return Err(StoreError::InvalidProjection {
+                    projection_id: 0,
+                    detail: "the rows of a subset projection must be sorted and unique".into(),
+                });
+            }
+            if rows.is_empty() {
+                return Err(StoreError::InvalidProjection {
+                    projection_id: 0,
+                    detail: "a subset projection needs at least one row".into(),
+                });
+            }
+        }
         let key = spec.cache_key();
         let created = {
             let conn = self.conn();
             self.sql(conn.execute(
                 &format!(
-                    "INSERT INTO projections (key, table_id, fields, algorithm, params, seed, n_components, status, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', {NOW}, {NOW}) ON CONFLICT (key) DO NOTHING"
+                    "INSERT INTO projections (key, table_id, fields, algorithm, params, seed, n_components, rows, status, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', {NOW}, {NOW}) ON CONFLICT (key) DO NOTHING"
                 ),
                 params![
                     key,
@@ -146,7 +176,8 @@ impl Store {
                     spec.algorithm,
                     spec.params.to_string(),
                     spec.seed as i64,
-                    spec.n_components as i64
+                    spec.n_components as i64,
+                    spec.rows.as_deref().map(rows_to_blob)
                 ],
             ))? == 1
         };
@@ -344,6 +375,21 @@ impl Store {
             });
         }
         Ok(bytes)
+    }
+
+    /// The row ids a subset projection holds, in the order of its coordinates; `None` for a
+    /// projection of every row.
+    pub fn projection_rows(&self, id: ProjectionId) -> Result<Option<Vec<u32>>> {
+        self.projection_row(id)?;
+        let blob: Option<Vec<u8>> = {
+            let conn = self.conn();
+            self.sql(
+                conn.query_row("SELECT rows FROM projections WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                }),
+            )?
+        };
+        Ok(blob.map(|b| rows_from_blob(&b)))
     }
 
     /// The coordinates as `f32`s, `n_rows × n_components`, row-major.

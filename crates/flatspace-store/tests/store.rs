@@ -467,6 +467,7 @@ fn projections_are_cached_by_spec_and_jobs_track_progress() {
         params: json!({"n_neighbors": 15, "min_dist": 0.1}),
         seed: 7,
         n_components: 2,
+        rows: None,
     };
     // Parameter order does not change the key; a different seed does.
     let reordered = ProjectionSpec {
@@ -571,6 +572,7 @@ fn failed_projections_can_be_retried() {
         params: json!({}),
         seed: 0,
         n_components: 3,
+        rows: None,
     };
     let (p, _) = store.get_or_create_projection(&spec).expect("create");
     store.fail_projection(p.id, "out of memory").expect("fail");
@@ -636,6 +638,7 @@ fn jobs_of_a_dead_process_are_failed_on_open_with_their_projection() {
         params: json!({"perplexity": 30}),
         seed: 1,
         n_components: 2,
+        rows: None,
     };
     let (p, _) = store.get_or_create_projection(&spec).expect("projection");
     let orphaned = store.create_job("projection", Some(p.id)).expect("job");

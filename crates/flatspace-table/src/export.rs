@@ -10,7 +10,7 @@
 //! a half-written file under the target's name.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -84,44 +84,51 @@ pub fn append_columns(
 }
 
 pub fn export_parquet(batch: &RecordBatch, path: &Path) -> Result<()> {
-    write_atomically(path, |out| {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let parquet_error = |source| TableError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut writer =
-            ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(parquet_error)?;
-        writer.write(batch).map_err(parquet_error)?;
-        writer.close().map_err(parquet_error)?;
-        Ok(())
-    })
+    write_atomically(path, |out| write_parquet(batch, out, path))
 }
 
 pub fn export_csv(batch: &RecordBatch, path: &Path) -> Result<()> {
-    write_atomically(path, |out| {
-        let csv_error = |e: csv::Error| match e.into_kind() {
-            csv::ErrorKind::Io(source) => TableError::io(path, source),
-            other => TableError::format(path, None, format!("{other:?}")),
-        };
-        let mut writer = csv::Writer::from_writer(out);
-        let schema = batch.schema();
-        writer
-            .write_record(schema.fields().iter().map(|f| f.name().as_str()))
-            .map_err(csv_error)?;
-        let mut cell = String::new();
-        for row in 0..batch.num_rows() {
-            for column in batch.columns() {
-                cell.clear();
-                format_cell(column.as_ref(), row, &mut cell).map_err(|e| e.in_file(path))?;
-                writer.write_field(&cell).map_err(csv_error)?;
-            }
-            writer.write_record(None::<&[u8]>).map_err(csv_error)?;
+    write_atomically(path, |out| write_csv(batch, out, path))
+}
+
+/// The Parquet export written to any writer (an HTTP response body, say); `name` is what error
+/// messages call the destination.
+pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W, name: &Path) -> Result<()> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let parquet_error = |source| TableError::Parquet {
+        path: name.to_path_buf(),
+        source,
+    };
+    let mut writer =
+        ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(parquet_error)?;
+    writer.write(batch).map_err(parquet_error)?;
+    writer.close().map_err(parquet_error)?;
+    Ok(())
+}
+
+/// The CSV export written to any writer; `name` is what error messages call the destination.
+pub fn write_csv<W: Write>(batch: &RecordBatch, out: W, name: &Path) -> Result<()> {
+    let csv_error = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(source) => TableError::io(name, source),
+        other => TableError::format(name, None, format!("{other:?}")),
+    };
+    let mut writer = csv::Writer::from_writer(out);
+    let schema = batch.schema();
+    writer
+        .write_record(schema.fields().iter().map(|f| f.name().as_str()))
+        .map_err(csv_error)?;
+    let mut cell = String::new();
+    for row in 0..batch.num_rows() {
+        for column in batch.columns() {
+            cell.clear();
+            format_cell(column.as_ref(), row, &mut cell).map_err(|e| e.in_file(name))?;
+            writer.write_field(&cell).map_err(csv_error)?;
         }
-        writer.flush().map_err(|e| TableError::io(path, e))
-    })
+        writer.write_record(None::<&[u8]>).map_err(csv_error)?;
+    }
+    writer.flush().map_err(|e| TableError::io(name, e))
 }
 
 fn format_cell(array: &dyn Array, row: usize, out: &mut String) -> Result<()> {

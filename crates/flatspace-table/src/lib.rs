@@ -15,7 +15,7 @@ pub use embedding::{
     embedding_values,
 };
 pub use error::{Result, TableError};
-pub use export::{append_columns, export_csv, export_parquet};
+pub use export::{append_columns, export_csv, export_parquet, write_csv, write_parquet};
 pub use import::{ImportFormat, ImportOptions, Imported, detect_format, import_path};
 pub use kind::ColumnKind;
 pub use media::{

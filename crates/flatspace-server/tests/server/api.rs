@@ -17,13 +17,13 @@ use tower::ServiceExt;
 
 const DIGITS_ROWS: usize = 1797;
 
-struct App {
+pub(crate) struct App {
     _dir: tempfile::TempDir,
-    dir_path: std::path::PathBuf,
+    pub(crate) dir_path: std::path::PathBuf,
     router: Router,
-    digits: i64,
-    blobs: i64,
-    run: i64,
+    pub(crate) digits: i64,
+    pub(crate) blobs: i64,
+    pub(crate) run: i64,
 }
 
 fn app_with(config: ServerConfig) -> App {
@@ -39,21 +39,21 @@ fn app_with(config: ServerConfig) -> App {
     }
 }
 
-fn app() -> App {
+pub(crate) fn app() -> App {
     app_with(ServerConfig {
         compute_threads: 2,
         ..Default::default()
     })
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "body is not JSON ({e}): {}",
@@ -62,7 +62,7 @@ impl Reply {
         })
     }
     /// Asserts a JSON error with this status and a message containing `needle`.
-    fn assert_error(&self, status: StatusCode, needle: &str) {
+    pub(crate) fn assert_error(&self, status: StatusCode, needle: &str) {
         assert_eq!(
             self.status,
             status,
@@ -80,7 +80,7 @@ impl Reply {
     }
 }
 
-async fn send(app: &App, req: Request<Body>) -> Reply {
+pub(crate) async fn send(app: &App, req: Request<Body>) -> Reply {
     let response = app.router.clone().oneshot(req).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -94,11 +94,11 @@ async fn send(app: &App, req: Request<Body>) -> Reply {
     }
 }
 
-async fn get(app: &App, uri: &str) -> Reply {
+pub(crate) async fn get(app: &App, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).expect("request")).await
 }
 
-async fn post_json(app: &App, uri: &str, body: impl Into<Body>) -> Reply {
+pub(crate) async fn post_json(app: &App, uri: &str, body: impl Into<Body>) -> Reply {
     send(
         app,
         Request::builder()
@@ -111,12 +111,12 @@ async fn post_json(app: &App, uri: &str, body: impl Into<Body>) -> Reply {
     .await
 }
 
-async fn project(app: &App, body: Value) -> Reply {
+pub(crate) async fn project(app: &App, body: Value) -> Reply {
     post_json(app, "/api/v1/projections", body.to_string()).await
 }
 
 /// Polls a projection until it leaves queued/running.
-async fn wait_done(app: &App, projection_id: i64) -> Value {
+pub(crate) async fn wait_done(app: &App, projection_id: i64) -> Value {
     let started = Instant::now();
     loop {
         let p = get(app, &format!("/api/v1/projections/{projection_id}")).await;
@@ -133,7 +133,7 @@ async fn wait_done(app: &App, projection_id: i64) -> Value {
     }
 }
 
-fn f32s(bytes: &[u8]) -> Vec<f32> {
+pub(crate) fn f32s(bytes: &[u8]) -> Vec<f32> {
     bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -399,7 +399,9 @@ async fn bad_requests_get_clear_4xx_errors_and_the_server_keeps_serving() {
         "{{\"table_id\": {d}, \"algorithm\": \"pca\", \"pad\": \"{}\"}}",
         "x".repeat(200_000)
     );
-    post_json(&app, "/api/v1/projections", huge)
+    // Projection requests may carry row lists (a larger limit); other JSON endpoints keep the
+    // server's limit.
+    post_json(&app, &format!("/api/v1/tables/{d}/neighbors"), huge)
         .await
         .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "larger");
     project(&app, json!({"table_id": 999999, "algorithm": "pca"}))

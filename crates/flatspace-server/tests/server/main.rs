@@ -2,6 +2,7 @@
 //! copied for each test.
 
 mod api;
+mod explore;
 mod bad_inputs;
 mod websocket;
 
