@@ -2,8 +2,8 @@
 //! copied for each test.
 
 mod api;
-mod explore;
 mod bad_inputs;
+mod explore;
 mod websocket;
 
 use std::path::Path;
