@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use flatspace_compute::{MatrixView, Metric, RunContext};
+use flatspace_compute::{CancelToken, MatrixView, Metric, RunContext};
 use serde_json::{Value, json};
 
-use crate::measure::{Cost, measure, peak_rss_mib};
+use crate::measure::{Cost, StageClock, measure, peak_rss_mib};
 
 #[derive(Parser)]
 #[command(
@@ -457,7 +457,10 @@ fn run_umap(
 ) -> Result<Value> {
     let (m, load_s) = load(input)?;
     let x = view(&m)?;
-    let (model, cost) = measure(|| flatspace_compute::umap::fit(x, params, &RunContext::silent()));
+    let clock = StageClock::default();
+    let cancel = CancelToken::new();
+    let (model, cost) =
+        measure(|| flatspace_compute::umap::fit(x, params, &RunContext::new(&clock, &cancel)));
     let model = model.with_context(|| format!("UMAP of {}", input.display()))?;
     if let Some(out) = out {
         npy::write_f32(out, &model.embedding, model.n_rows, model.n_components)?;
@@ -478,6 +481,7 @@ fn run_umap(
                 "b": model.b,
                 "seed": params.seed,
             },
+            "stages": clock.summary(),
         }),
     ))
 }
@@ -489,7 +493,10 @@ fn run_tsne(
 ) -> Result<Value> {
     let (m, load_s) = load(input)?;
     let x = view(&m)?;
-    let (model, cost) = measure(|| flatspace_compute::tsne::fit(x, params, &RunContext::silent()));
+    let clock = StageClock::default();
+    let cancel = CancelToken::new();
+    let (model, cost) =
+        measure(|| flatspace_compute::tsne::fit(x, params, &RunContext::new(&clock, &cancel)));
     let model = model.with_context(|| format!("t-SNE of {}", input.display()))?;
     if let Some(out) = out {
         npy::write_f32(out, &model.embedding, model.n_rows, model.n_components)?;
@@ -506,6 +513,7 @@ fn run_tsne(
                 "seed": params.seed,
             },
             "kl_divergence": model.kl_divergence,
+            "stages": clock.summary(),
         }),
     ))
 }

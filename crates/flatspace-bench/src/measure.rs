@@ -83,3 +83,75 @@ mod tests {
         assert!(peak_rss_mib() > 0.0);
     }
 }
+
+/// A progress sink that records, per stage, the wall and CPU seconds from its first to its last
+/// report: where the time of an end-to-end call goes (kNN, affinities, optimisation...).
+#[derive(Default)]
+pub struct StageClock {
+    stages: std::sync::Mutex<Vec<StageSpan>>,
+}
+
+struct StageSpan {
+    name: &'static str,
+    first_wall: Instant,
+    last_wall: Instant,
+    first_cpu: f64,
+    last_cpu: f64,
+}
+
+impl StageClock {
+    /// `[{stage, wall_s, cpu_s}]` in the order the stages first reported. A stage's span runs
+    /// from its first report to the first report of the next stage (or its own last report).
+    pub fn summary(&self) -> serde_json::Value {
+        let stages = match self.stages.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let spans: Vec<serde_json::Value> = stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (end_wall, end_cpu) = match stages.get(i + 1) {
+                    Some(next) => (next.first_wall, next.first_cpu),
+                    None => (s.last_wall, s.last_cpu),
+                };
+                serde_json::json!({
+                    "stage": s.name,
+                    "wall_s": end_wall.duration_since(s.first_wall).as_secs_f64(),
+                    "cpu_s": end_cpu - s.first_cpu,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(spans)
+    }
+}
+
+impl flatspace_compute::ProgressSink for StageClock {
+    fn report(&self, progress: &flatspace_compute::Progress<'_>) {
+        let now = Instant::now();
+        let Ok(mut stages) = self.stages.lock() else {
+            return;
+        };
+        // CPU time is read only when a stage starts or may end (its last unit), so the sink
+        // stays cheap on per-epoch reports.
+        match stages.iter_mut().find(|s| s.name == progress.stage) {
+            Some(span) => {
+                span.last_wall = now;
+                if progress.done >= progress.total {
+                    let (u, s) = cpu_seconds();
+                    span.last_cpu = u + s;
+                }
+            }
+            None => {
+                let (u, s) = cpu_seconds();
+                stages.push(StageSpan {
+                    name: progress.stage,
+                    first_wall: now,
+                    last_wall: now,
+                    first_cpu: u + s,
+                    last_cpu: u + s,
+                });
+            }
+        }
+    }
+}
