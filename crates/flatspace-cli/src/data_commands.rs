@@ -53,18 +53,30 @@ pub enum ExportFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
-    /// Id of the table version to export (see `flatspace ls`).
-    pub table_id: i64,
+    /// The table version to export: its id (see `flatspace ls`) or its key (the newest version).
+    #[arg(required_unless_present = "table", conflicts_with = "table")]
+    pub table_id: Option<String>,
+    /// The table version to export, as an id or a key (same as the positional argument).
+    #[arg(long, value_name = "KEY_OR_ID")]
+    pub table: Option<String>,
     /// Output format [default: from the output file's extension].
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// File to write.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "out")]
     pub output: PathBuf,
     /// Leave out the coordinates of finished projections (added as `<algorithm>_<id>_x`, `_y`, ...
-    /// columns by default).
+    /// columns by default, when neither --selection nor --projection is given).
     #[arg(long)]
     pub no_projections: bool,
+    /// Export only the rows of this saved selection (saved in the UI); the columns are then
+    /// `row_id`, the coordinates of --projection if given, and every table column.
+    #[arg(long, value_name = "NAME")]
+    pub selection: Option<String>,
+    /// Add this projection's coordinates as `x`, `y`[, `z`] after `row_id` (and export with a
+    /// `row_id` column, as --selection does).
+    #[arg(long, value_name = "ID")]
+    pub projection: Option<i64>,
 }
 
 /// A progress bar that stays hidden unless the work takes longer than a second.
@@ -303,56 +315,130 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> anyhow::Result<()> {
         bail!("no store at {}: pass --data-dir", data_dir.display());
     }
     let spinner = delayed_bar(None, &format!("writing {}", args.output.display()));
-    let result = (|| -> anyhow::Result<u64> {
+    let named = args
+        .table
+        .as_deref()
+        .or(args.table_id.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    let result = (|| -> anyhow::Result<(i64, u64)> {
         let store = open_store(data_dir)?;
-        let info = store.table_info(args.table_id)?;
-        let mut batch = store.read_rows(args.table_id, 0, usize::MAX, None)?;
-        if !args.no_projections {
-            let mut extra: Vec<(String, ArrayRef)> = Vec::new();
-            for projection in store.list_projections(args.table_id)? {
-                if projection.status != ProjectionStatus::Done {
-                    continue;
-                }
-                let coords = store.projection_coords(projection.id)?;
-                let k = projection.n_components as usize;
-                if k == 0 || coords.len() != batch.num_rows() * k {
-                    bail!(
-                        "projection {} holds {} values, expected {} rows × {k} components",
-                        projection.id,
-                        coords.len(),
-                        batch.num_rows()
-                    );
-                }
-                for (c, axis) in ["x", "y", "z"].iter().enumerate().take(k) {
-                    let values: Float32Array = coords
-                        .iter()
-                        .skip(c)
-                        .step_by(k)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .into();
-                    extra.push((
-                        format!("{}_{}_{axis}", projection.algorithm, projection.id),
-                        Arc::new(values),
-                    ));
-                }
+        let table_id = resolve_table(&store, &named)?;
+        let batch = if args.selection.is_some() || args.projection.is_some() {
+            let rows = match &args.selection {
+                Some(name) => Some(selection_rows(&store, table_id, name)?),
+                None => None,
+            };
+            store.export_rows(table_id, rows.as_deref(), args.projection)?
+        } else {
+            let mut batch = store.read_rows(table_id, 0, usize::MAX, None)?;
+            if !args.no_projections {
+                batch = with_all_projections(&store, table_id, batch)?;
             }
-            if !extra.is_empty() {
-                batch = append_columns(&batch, extra)?;
-            }
-        }
+            batch
+        };
         match format {
             ExportFormat::Parquet => export_parquet(&batch, &args.output)?,
             ExportFormat::Csv => export_csv(&batch, &args.output)?,
         }
-        Ok(info.n_rows)
+        Ok((table_id, batch.num_rows() as u64))
     })();
     spinner.finish_and_clear();
-    let n_rows = result.with_context(|| format!("cannot export table {}", args.table_id))?;
+    let (table_id, n_rows) = result.with_context(|| format!("cannot export table {named}"))?;
     println!(
-        "wrote {n_rows} rows of table {} to {}",
-        args.table_id,
+        "wrote {n_rows} rows of table {table_id} to {}",
         args.output.display()
     );
     Ok(())
+}
+
+/// A table named by id, or by key (its newest version; the key must be in one run only).
+fn resolve_table(store: &Store, named: &str) -> anyhow::Result<i64> {
+    if let Ok(id) = named.parse::<i64>()
+        && store.table_info(id).is_ok()
+    {
+        return Ok(id);
+    }
+    let mut found = Vec::new();
+    for project in store.list_projects()? {
+        for run in store.list_runs(project.id)? {
+            if let Some(table) = store.latest_table(run.id, named, None)? {
+                found.push((project.name.clone(), run.name.clone(), table.id));
+            }
+        }
+    }
+    match found.as_slice() {
+        [(_, _, id)] => Ok(*id),
+        [] => bail!("no table with id or key {named:?} in the store; `flatspace ls` lists them"),
+        several => bail!(
+            "the key {named:?} is in several runs ({}); pass the table id instead",
+            several
+                .iter()
+                .map(|(p, r, id)| format!("project {p:?} run {r:?}: table {id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The rows of the selection `name` of a table, or an error listing its selections.
+fn selection_rows(store: &Store, table_id: i64, name: &str) -> anyhow::Result<Vec<u32>> {
+    match store.find_selection(table_id, name)? {
+        Some(info) => Ok(store.selection(info.id)?.1),
+        None => {
+            let names: Vec<String> = store
+                .list_selections(table_id)?
+                .into_iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            if names.is_empty() {
+                bail!("table {table_id} has no saved selection named {name:?} (it has none)")
+            }
+            bail!(
+                "table {table_id} has no saved selection named {name:?}; it has {}",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// The batch with the coordinates of every finished whole-table projection appended.
+fn with_all_projections(
+    store: &Store,
+    table_id: i64,
+    batch: arrow_array::RecordBatch,
+) -> anyhow::Result<arrow_array::RecordBatch> {
+    let mut extra: Vec<(String, ArrayRef)> = Vec::new();
+    for projection in store.list_projections(table_id)? {
+        if projection.status != ProjectionStatus::Done || projection.rows_subset {
+            continue;
+        }
+        let coords = store.projection_coords(projection.id)?;
+        let k = projection.n_components as usize;
+        if k == 0 || coords.len() != batch.num_rows() * k {
+            bail!(
+                "projection {} holds {} values, expected {} rows × {k} components",
+                projection.id,
+                coords.len(),
+                batch.num_rows()
+            );
+        }
+        for (c, axis) in ["x", "y", "z"].iter().enumerate().take(k) {
+            let values: Float32Array = coords
+                .iter()
+                .skip(c)
+                .step_by(k)
+                .copied()
+                .collect::<Vec<_>>()
+                .into();
+            extra.push((
+                format!("{}_{}_{axis}", projection.algorithm, projection.id),
+                Arc::new(values),
+            ));
+        }
+    }
+    if extra.is_empty() {
+        return Ok(batch);
+    }
+    Ok(append_columns(&batch, extra)?)
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch, UInt32Array};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::DataType;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -601,95 +601,26 @@ impl ExportFormat {
     }
 }
 
-/// `name`, or `_name`, `__name`... whichever the table does not already use.
-fn free_name(meta: &TableMeta, taken: &[String], name: &str) -> String {
-    let mut candidate = name.to_owned();
-    while meta.columns.iter().any(|c| c.name == candidate) || taken.contains(&candidate) {
-        candidate.insert(0, '_');
+/// Checks what the export's `projection` names: a 400 unless it is of this table, a 409 unless
+/// it is done (the store checks again; these give the client the right status).
+fn check_export_projection(store: &Store, table_id: TableId, projection_id: i64) -> ApiResult<()> {
+    let p = store
+        .projection(projection_id)
+        .map_err(|e| ApiError::bad_request(format!("projection {projection_id}: {e}")))?;
+    if p.table_id != table_id {
+        return Err(ApiError::bad_request(format!(
+            "projection {projection_id} is of table {}, not table {table_id}",
+            p.table_id
+        )));
     }
-    candidate
-}
-
-/// The export batch: `row_id`, then `x`, `y`[, `z`] of `projection` (null for rows a subset
-/// projection does not hold), then every table column; only `rows` when given.
-pub fn export_batch(
-    store: &Store,
-    table_id: TableId,
-    rows: Option<&[u32]>,
-    projection: Option<i64>,
-) -> ApiResult<RecordBatch> {
-    let meta = store.table(table_id).map_err(store_error)?;
-    let n_rows = usize::try_from(meta.info.n_rows).unwrap_or(usize::MAX);
-    let table = store
-        .read_rows(table_id, 0, n_rows, None)
-        .map_err(store_error)?;
-    let table = match rows {
-        Some(rows) => {
-            let indices = UInt32Array::from(rows.to_vec());
-            arrow_select::take::take_record_batch(&table, &indices)
-                .map_err(|e| ApiError::internal(format!("rows of table {table_id}: {e}")))?
-        }
-        None => table,
-    };
-    let row_ids: Vec<u32> = match rows {
-        Some(rows) => rows.to_vec(),
-        None => (0..n_rows as u32).collect(),
-    };
-    let mut fields: Vec<Field> = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    let mut taken: Vec<String> = Vec::new();
-    let row_id = free_name(&meta, &taken, "row_id");
-    taken.push(row_id.clone());
-    fields.push(Field::new(row_id, DataType::UInt32, false));
-    arrays.push(Arc::new(UInt32Array::from(row_ids.clone())));
-    if let Some(projection_id) = projection {
-        let p = store
-            .projection(projection_id)
-            .map_err(|e| ApiError::bad_request(format!("projection {projection_id}: {e}")))?;
-        if p.table_id != table_id {
-            return Err(ApiError::bad_request(format!(
-                "projection {projection_id} is of table {}, not table {table_id}",
-                p.table_id
-            )));
-        }
-        if p.status != ProjectionStatus::Done {
-            return Err(ApiError::Conflict(format!(
-                "projection {projection_id} has no coordinates yet (status {}); wait for its job \
-                 to finish",
-                p.status.as_str()
-            )));
-        }
-        let coords = store
-            .projection_coords(projection_id)
-            .map_err(store_error)?;
-        let subset = store.projection_rows(projection_id).map_err(store_error)?;
-        let c = p.n_components as usize;
-        // Where each exported row's coordinates are in the projection, if it holds that row.
-        let position = |row: u32| -> Option<usize> {
-            match &subset {
-                None => Some(row as usize),
-                Some(held) => held.binary_search(&row).ok(),
-            }
-        };
-        for (axis, name) in ["x", "y", "z"].iter().enumerate().take(c) {
-            let values: Float32Array = row_ids
-                .iter()
-                .map(|&r| position(r).and_then(|i| coords.get(i * c + axis).copied()))
-                .collect();
-            let name = free_name(&meta, &taken, name);
-            taken.push(name.clone());
-            fields.push(Field::new(name, DataType::Float32, values.null_count() > 0));
-            arrays.push(Arc::new(values));
-        }
+    if p.status != ProjectionStatus::Done {
+        return Err(ApiError::Conflict(format!(
+            "projection {projection_id} has no coordinates yet (status {}); wait for its job \
+             to finish",
+            p.status.as_str()
+        )));
     }
-    let schema = table.schema();
-    fields.extend(schema.fields().iter().map(|f| f.as_ref().clone()));
-    arrays.extend(table.columns().iter().cloned());
-    RecordBatch::try_new(
-        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
-        arrays,
-    )
-    .map_err(|e| ApiError::internal(format!("export of table {table_id}: {e}")))
+    Ok(())
 }
 
 /// The export file's bytes.
@@ -738,7 +669,12 @@ async fn export(
             .map(|id| selection_rows(s, table_id, id))
             .transpose()?;
         let rows = selection.as_ref().map(|(_, rows)| rows.as_slice());
-        let batch = export_batch(s, table_id, rows, q.projection)?;
+        if let Some(projection_id) = q.projection {
+            check_export_projection(s, table_id, projection_id)?;
+        }
+        let batch = s
+            .export_rows(table_id, rows, q.projection)
+            .map_err(store_error)?;
         let bytes = export_bytes(&batch, format)?;
         let selection_name = selection.as_ref().map_or("all", |(i, _)| i.name.as_str());
         let name = file_name(&[&info.key, selection_name], format);

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod error;
+mod export;
 mod files;
 mod jobs;
 mod matrix;
