@@ -178,6 +178,16 @@ test('clicking a digit lists its k nearest rows, mostly of its label, with lines
   await page.getByTestId('neighbor-k').press('Tab');
   await page.getByTestId('neighbor-metric').selectOption('euclidean');
   await waitForState(page, (s) => s.neighbors?.status === 'done' && s.neighbors.k === 10 && s.neighbor_lines === 10, { timeout: 30_000 });
+  // Zooming moves the camera (and, after a pause, the URL): the neighbours stay.
+  const canvasBox = await page.getByTestId('projection-canvas').boundingBox();
+  await page.mouse.move(canvasBox.x + canvasBox.width / 2, canvasBox.y + canvasBox.height / 2);
+  await page.mouse.wheel(0, 100);
+  await page.waitForFunction(() => location.search.includes('cam='), null, { timeout: 10_000 });
+  await page.waitForTimeout(300);
+  state = await waitForState(page, () => true);
+  assert.equal(state.neighbors?.row, row, 'the neighbours survive a camera move');
+  assert.equal(state.neighbor_lines, 10);
+  await page.getByTestId('fit-button').click();
   await page.mouse.move(5, 5);
   await page.waitForTimeout(300);
   await page.screenshot({ path: artifactPath('explore-neighbors.png') });

@@ -485,8 +485,10 @@ export class PointRenderer {
       this.linksDrawn = this.drawLinks(shown, vp);
       if (this.linkFrom >= 0) {
         gl.useProgram(this.program);
-        for (const j of this.linkTo) this.drawRing(shown, j, Math.max(7, size * 1.6), [[2.5, [20, 22, 28]], [1, [255, 255, 255]], [-1.5, this.colorOf(j)]]);
-        this.drawRing(shown, this.linkFrom, Math.max(11, size * 2.4), [[4, [20, 22, 28]], [2, [255, 209, 102]], [-1, this.colorOf(this.linkFrom)]]);
+        // Neighbours: the point in its colour inside a thin dark ring, small enough that the lines
+        // between close neighbours stay visible; the clicked point: larger, with a gold ring.
+        for (const j of this.linkTo) this.drawRing(shown, j, Math.max(6, size + 2), [[2.5, [20, 22, 28]], [0, this.colorOf(j)]]);
+        this.drawRing(shown, this.linkFrom, Math.max(10, size * 1.8), [[4, [20, 22, 28]], [2, [255, 196, 61]], [-1, this.colorOf(this.linkFrom)]]);
       }
       this.drawHighlight(size, shown);
       gl.bindVertexArray(null);
