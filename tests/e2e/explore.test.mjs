@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import {
   BASE_URL,
+  apiBytes,
   apiJson,
   artifactPath,
   codes,
@@ -449,6 +450,42 @@ test('the 3D view draws the points in the same colours, hovers and lassos in scr
   await page.screenshot({ path: artifactPath('explore-3d-lasso.png') });
   await page.getByTestId('selection-clear').click();
   await page.getByTestId('tool-pan').click();
+});
+
+test('on the blobs table a numeric range and a substring search match what the columns hold', async () => {
+  const blobs = await findTable('blobs');
+  await page.goto(`${BASE_URL}/?table=${blobs.id}&panel=projection&algorithm=pca`);
+  await waitForState(page, (s) => s.table_id === blobs.id && s.projection.status === 'done' && s.projection.n_points === blobs.n_rows, {
+    timeout: 120_000,
+    what: 'the blobs layout',
+  });
+  // radius in [5.5, 6]: expected from the raw float32 values.
+  const raw = await apiBytes(`/api/v1/tables/${blobs.id}/columns/radius/values`);
+  const radius = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  const inRange = [];
+  radius.forEach((v, i) => v >= 5.5 && v <= 6 && inRange.push(i));
+  assert.ok(inRange.length > 10 && inRange.length < blobs.n_rows / 2, `${inRange.length} radii in [5.5, 6]`);
+  await page.getByTestId('search-column').selectOption('radius');
+  await page.getByTestId('search-op').selectOption('range');
+  await page.getByTestId('search-min').fill('5.5');
+  await page.getByTestId('search-max').fill('6');
+  let state = await waitForState(page, (s) => s.search.status === 'done' && s.search.column === 'radius', { timeout: 30_000, what: 'the range search' });
+  assert.equal(state.search.count, inRange.length);
+  assert.deepEqual(await page.evaluate(() => window.__flatspace.matched_rows()), inRange);
+
+  // "cluster 1" as a substring of the cluster names (case-insensitive by default).
+  const { meta, codes: clusterCodes } = await codes(blobs.id, 'cluster');
+  const names = meta.categories.map(String);
+  const want = [];
+  clusterCodes.forEach((c, i) => names[c].toLowerCase().includes('cluster 1') && want.push(i));
+  await page.getByTestId('search-column').selectOption('cluster');
+  await page.getByTestId('search-input').fill('CLUSTER 1');
+  state = await waitForState(page, (s) => s.search.status === 'done' && s.search.column === 'cluster', { timeout: 30_000, what: 'the substring search' });
+  assert.equal(state.search.count, want.length);
+  assert.deepEqual(await page.evaluate(() => window.__flatspace.matched_rows()), want);
+  await page.getByTestId('search-isolate').click();
+  assert.equal(await page.evaluate(() => window.__flatspace.drawn_points()), want.length);
+  await page.getByTestId('search-clear').click();
 });
 
 test('the explore page logged no errors', () => {
