@@ -40,16 +40,37 @@ impl<'a> MatrixView<'a> {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// Errors naming the first row and column that hold NaN or ±Inf.
+    /// Largest magnitude a value may have so that any squared euclidean distance between two rows
+    /// (at most `dim · (2·max)²`) still fits in an `f32`: the kNN kernels accumulate squared
+    /// distances in `f32`, and past this bound they overflow to infinity (and PCA to NaN).
+    pub fn max_abs_value(&self) -> f32 {
+        (f32::MAX / (4.0 * self.dim.max(1) as f32)).sqrt()
+    }
+
+    /// Errors naming the first row and column that hold NaN or ±Inf, or a value beyond
+    /// [`max_abs_value`](Self::max_abs_value).
     pub fn check_finite(&self) -> Result<()> {
-        match self.data.iter().position(|v| !v.is_finite()) {
+        let limit = self.max_abs_value();
+        match self
+            .data
+            .iter()
+            .position(|v| !v.is_finite() || v.abs() > limit)
+        {
             None => Ok(()),
-            Some(pos) => Err(ComputeError::InvalidInput(format!(
-                "non-finite value {} at row {}, dimension {}",
-                self.data[pos],
-                pos / self.dim.max(1),
-                pos % self.dim.max(1)
-            ))),
+            Some(pos) => {
+                let (value, row, column) =
+                    (self.data[pos], pos / self.dim.max(1), pos % self.dim.max(1));
+                Err(ComputeError::InvalidInput(if value.is_finite() {
+                    format!(
+                        "value {value:e} at row {row}, dimension {column} is too large: with {} \
+                         dimensions values must stay within ±{limit:.1e} so squared distances fit \
+                         in f32; rescale the data",
+                        self.dim
+                    )
+                } else {
+                    format!("non-finite value {value} at row {row}, dimension {column}")
+                }))
+            }
         }
     }
 }

@@ -79,6 +79,8 @@ impl PcaResult {
     }
 }
 
+/// Above this magnitude PCA runs on a rescaled copy (see `pca`).
+const LARGE_VALUES: f32 = 1e9;
 /// Rows per block in streaming passes: a centred block copy stays in L2 for d up to ~1000.
 const BLOCK_ROWS: usize = 256;
 /// The fixed number of row groups whose partial sums are combined in order.
@@ -107,6 +109,24 @@ pub fn pca(x: MatrixView<'_>, params: &PcaParams, ctx: &RunContext<'_>) -> Resul
     }
     x.check_finite()?;
     ctx.check_cancelled()?;
+    // Large magnitudes: the covariance sums squares in f32 kernels, which overflow long before
+    // the inputs do. PCA is linear, so solve on a rescaled copy and scale the answer back.
+    let max_abs = x.as_slice().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if max_abs > LARGE_VALUES {
+        let scaled: Vec<f32> = x.as_slice().iter().map(|v| v / max_abs).collect();
+        let view = MatrixView::new(&scaled, n, d)?;
+        let mut result = pca(view, params, ctx)?;
+        if !params.whiten {
+            result.coords.iter_mut().for_each(|c| *c *= max_abs);
+        }
+        let scale2 = max_abs as f64 * max_abs as f64;
+        result
+            .explained_variance
+            .iter_mut()
+            .for_each(|v| *v = (*v as f64 * scale2).min(f32::MAX as f64) as f32);
+        result.mean.iter_mut().for_each(|m| *m *= max_abs);
+        return Ok(result);
+    }
 
     let mean = if params.center {
         column_means(x)
