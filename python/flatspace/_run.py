@@ -94,6 +94,132 @@ class Run:
         if commit:
             self.step += 1
 
+    def _table_id(self, table: str | int, step: int | None = None) -> int:
+        """The id of table ``table`` (a key of this run, newest version at ``step`` or at its
+        highest step; or a table id)."""
+        if isinstance(table, int) and not isinstance(table, bool):
+            return table
+        mine = [
+            t
+            for t in self._store.tables()
+            if t["project"] == self.project and t["run"] == self.name
+        ]
+        found = [
+            t for t in mine if t["key"] == table and (step is None or t["step"] == step)
+        ]
+        if not found:
+            keys = sorted({t["key"] for t in mine})
+            at = "" if step is None else f" at step {step}"
+            raise KeyError(
+                f"run {self.name!r} has no table {table!r}{at}; its tables are {keys}"
+            )
+        return max(found, key=lambda t: (t["step"], t["version"]))["id"]
+
+    def save_selection(
+        self,
+        name: str,
+        rows: Any,
+        table: str | int,
+        *,
+        step: int | None = None,
+    ) -> int:
+        """Saves row ids (0-based row indices of the table) under ``name``, as the UI's lasso
+        does; the same name again replaces the rows. Returns the selection's id.
+
+        Example::
+
+            run.save_selection("outliers", [3, 17, 42], table="embeddings")
+        """
+        table_id = self._table_id(table, step)
+        return self._store.save_selection(table_id, name, [int(r) for r in rows])
+
+    def selection(
+        self,
+        name: str,
+        table: str | int | None = None,
+        *,
+        projection: int | None = None,
+        step: int | None = None,
+    ) -> Any:
+        """The rows of the selection ``name`` (saved in the UI or with :meth:`save_selection`)
+        as a pandas DataFrame: ``row_id``, then ``x``, ``y`` (``z``) of ``projection`` when
+        given, then every column of the table. ``table`` is a key of this run or a table id;
+        without it, the run's tables are searched for a selection of that name.
+
+        Example::
+
+            df = run.selection("cluster 3", table="embeddings")
+        """
+        if table is None:
+            ids = sorted(
+                {
+                    t["id"]
+                    for t in self._store.tables()
+                    if t["project"] == self.project and t["run"] == self.name
+                }
+            )
+            holding = [
+                (i, s)
+                for i in ids
+                for s in self._store.selections(i)
+                if s["name"] == name
+            ]
+            if len(holding) != 1:
+                where = "no table" if not holding else f"{len(holding)} tables"
+                raise KeyError(
+                    f"{where} of run {self.name!r} has a selection named {name!r}; "
+                    "pass table=<key or id>"
+                )
+            table_id, chosen = holding[0]
+        else:
+            table_id = self._table_id(table, step)
+            saved = self._store.selections(table_id)
+            chosen = next((s for s in saved if s["name"] == name), None)
+            if chosen is None:
+                names = [s["name"] for s in saved]
+                raise KeyError(
+                    f"table {table!r} has no selection named {name!r}; it has {names}"
+                )
+        rows = self._store.selection_rows(chosen["id"])
+        return _to_pandas(self._store.export_rows(table_id, rows, projection))
+
+    def projection(
+        self,
+        table: str | int,
+        algorithm: str | None = None,
+        *,
+        id: int | None = None,
+        step: int | None = None,
+    ) -> Any:
+        """The coordinates of a finished projection of ``table`` (the newest, of ``algorithm``
+        when given, or the one with id ``id``) joined to the table, as a pandas DataFrame:
+        ``row_id``, ``x``, ``y`` (``z``), then every column. A projection of a subset has its
+        rows only.
+
+        Example::
+
+            df = run.projection(table="embeddings", algorithm="umap")
+            df.plot.scatter("x", "y")
+        """
+        table_id = self._table_id(table, step)
+        done = [
+            p
+            for p in self._store.projections(table_id)
+            if p["status"] == "done"
+            and (algorithm is None or p["algorithm"] == algorithm)
+            and (id is None or p["id"] == id)
+        ]
+        if not done:
+            what = f"{algorithm} " if algorithm else ""
+            which = f" with id {id}" if id is not None else ""
+            raise LookupError(
+                f"table {table!r} has no finished {what}projection{which}; compute one in the "
+                "viewer (flatspace serve) first"
+            )
+        chosen = done[-1]
+        rows = self._store.projection_rows(chosen["id"])
+        return _to_pandas(self._store.export_rows(table_id, rows, chosen["id"]))
+
     def finish(self, exit_code: int | None = None) -> None:
         """Ends the run; later ``log`` calls fail. Everything logged is already committed."""
         global _current
@@ -111,6 +237,18 @@ class Run:
         return (
             f"Run(project={self.project!r}, name={self.name!r}, dir={str(self.dir)!r})"
         )
+
+
+def _to_pandas(table: Any) -> Any:
+    import pyarrow as pa
+
+    try:
+        import pandas  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            "reading rows back as a DataFrame needs pandas: pip install 'flatspace[pandas]'"
+        ) from e
+    return pa.table(table).to_pandas()
 
 
 _current: Run | None = None

@@ -151,6 +151,134 @@ impl PyStore {
         PyTable::try_new(data.batches, data.schema)
     }
 
+    /// Saved selections of table `table_id`: dicts with `id`, `name`, `n_rows`, `created_at`.
+    fn selections<'py>(&self, py: Python<'py>, table_id: i64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let list = py
+            .detach(|| self.inner.list_selections(table_id))
+            .map_err(store_error)?;
+        list.into_iter()
+            .map(|s| {
+                let out = PyDict::new(py);
+                out.set_item("id", s.id)?;
+                out.set_item("name", s.name)?;
+                out.set_item("n_rows", s.n_rows)?;
+                out.set_item("created_at", s.created_at)?;
+                Ok(out)
+            })
+            .collect()
+    }
+
+    /// Saves `rows` of table `table_id` as the selection `name` (replacing one of that name);
+    /// returns its id.
+    fn save_selection(
+        &self,
+        py: Python<'_>,
+        table_id: i64,
+        name: &str,
+        rows: Vec<u32>,
+    ) -> PyResult<i64> {
+        py.detach(|| self.inner.save_selection(table_id, name, &rows))
+            .map(|s| s.id)
+            .map_err(store_error)
+    }
+
+    /// Stores coordinates (`n_rows × n_components`, row-major) computed elsewhere as a finished
+    /// projection of table `table_id` (of `rows` only, when given); returns its id.
+    #[pyo3(signature = (table_id, algorithm, coords, n_components, fields_json, params_json="{}", seed=0, rows=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn put_projection(
+        &self,
+        py: Python<'_>,
+        table_id: i64,
+        algorithm: &str,
+        coords: Vec<f32>,
+        n_components: u32,
+        fields_json: &str,
+        params_json: &str,
+        seed: u64,
+        rows: Option<Vec<u32>>,
+    ) -> PyResult<i64> {
+        let parse = |what: &str, text: &str| {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| PyValueError::new_err(format!("{what} is not valid JSON: {e}")))
+        };
+        let spec = flatspace_store::ProjectionSpec {
+            table_id,
+            fields: parse("fields_json", fields_json)?,
+            algorithm: algorithm.to_owned(),
+            params: parse("params_json", params_json)?,
+            seed,
+            n_components,
+            rows,
+        };
+        py.detach(|| {
+            self.inner
+                .put_projection(&spec, &coords, &serde_json::json!({}), 0.0)
+        })
+        .map(|p| p.id)
+        .map_err(store_error)
+    }
+
+    /// The row ids (ascending) of selection `selection_id`.
+    fn selection_rows(&self, py: Python<'_>, selection_id: i64) -> PyResult<Vec<u32>> {
+        py.detach(|| self.inner.selection(selection_id))
+            .map(|(_, rows)| rows)
+            .map_err(store_error)
+    }
+
+    /// Projections of table `table_id`, oldest first: dicts with `id`, `algorithm`, `params`
+    /// (JSON text), `seed`, `n_components`, `n_rows`, `status`, `rows_subset`, `created_at`.
+    fn projections<'py>(
+        &self,
+        py: Python<'py>,
+        table_id: i64,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let list = py
+            .detach(|| self.inner.list_projections(table_id))
+            .map_err(store_error)?;
+        list.into_iter()
+            .map(|p| {
+                let out = PyDict::new(py);
+                out.set_item("id", p.id)?;
+                out.set_item("algorithm", p.algorithm)?;
+                out.set_item("params", p.params.to_string())?;
+                out.set_item("seed", p.seed)?;
+                out.set_item("n_components", p.n_components)?;
+                out.set_item("n_rows", p.n_rows)?;
+                out.set_item("status", p.status.as_str())?;
+                out.set_item("rows_subset", p.rows_subset)?;
+                out.set_item("created_at", p.created_at)?;
+                Ok(out)
+            })
+            .collect()
+    }
+
+    /// The row ids of a projection's coordinates in their order; `None` when it holds every row.
+    fn projection_rows(&self, py: Python<'_>, projection_id: i64) -> PyResult<Option<Vec<u32>>> {
+        py.detach(|| self.inner.projection_rows(projection_id))
+            .map_err(store_error)
+    }
+
+    /// `row_id`, then `x`, `y`[, `z`] of `projection` (when given), then every column of table
+    /// `table_id`, for `rows` (every row when `None`), as an Arrow table.
+    #[pyo3(signature = (table_id, rows=None, projection=None))]
+    fn export_rows(
+        &self,
+        py: Python<'_>,
+        table_id: i64,
+        rows: Option<Vec<u32>>,
+        projection: Option<i64>,
+    ) -> PyResult<PyTable> {
+        let batch = py
+            .detach(|| {
+                self.inner
+                    .export_rows(table_id, rows.as_deref(), projection)
+            })
+            .map_err(store_error)?;
+        let schema = batch.schema();
+        PyTable::try_new(vec![batch], schema)
+    }
+
     /// The stored bytes of a media file.
     fn media<'py>(
         &self,
