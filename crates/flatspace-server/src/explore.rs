@@ -278,11 +278,29 @@ fn whole_column(store: &Store, meta: &TableMeta, column: &str) -> ApiResult<Arra
     Ok(batch.column(0).clone())
 }
 
-fn text_match_rows(array: &dyn Array, matches: impl Fn(&str) -> bool) -> Vec<bool> {
-    let mut text = String::new();
-    (0..array.len())
-        .map(|i| cell_text(array, i, &mut text) && matches(&text))
-        .collect()
+/// Rows per parallel task of a text search.
+const SEARCH_CHUNK: usize = 16_384;
+
+/// Which rows' text (as the table shows it; nulls never) passes `matches`, searched in parallel.
+fn text_match_rows(array: &dyn Array, matches: impl Fn(&str) -> bool + Sync) -> Vec<bool> {
+    use rayon::prelude::*;
+    let mut out = vec![false; array.len()];
+    let strings = array.as_string_opt::<i32>();
+    out.par_chunks_mut(SEARCH_CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let start = c * SEARCH_CHUNK;
+            let mut text = String::new();
+            for (j, o) in chunk.iter_mut().enumerate() {
+                let i = start + j;
+                *o = match strings {
+                    // Text columns: match the stored bytes in place, no copy.
+                    Some(s) => !s.is_null(i) && matches(s.value(i)),
+                    None => cell_text(array, i, &mut text) && matches(&text),
+                };
+            }
+        });
+    out
 }
 
 fn build_regex(pattern: &str, case_sensitive: bool, column: &str) -> ApiResult<regex::Regex> {
