@@ -385,18 +385,23 @@ fn evaluate(store: &Store, meta: &TableMeta, filter: &Filter) -> ApiResult<Vec<b
         Filter::In { values, .. } => {
             let numeric = is_numeric_type(array.data_type());
             let mut texts: std::collections::HashSet<String> = Default::default();
-            let mut numbers: Vec<f64> = Vec::new();
+            // Numbers by their bits (-0 folded into 0): a set, so long lists stay fast.
+            let key = |v: f64| if v == 0.0 { 0u64 } else { v.to_bits() };
+            // A typed 0.1 is meant as the f32 the column shows as 0.1.
+            let single = matches!(array.data_type(), DataType::Float32 | DataType::Float16);
+            let typed = |v: f64| if single { f64::from(v as f32) } else { v };
+            let mut numbers: std::collections::HashSet<u64> = Default::default();
             for (i, v) in values.iter().enumerate() {
                 match v {
                     Value::String(s) => {
                         if numeric && let Ok(n) = s.trim().parse::<f64>() {
-                            numbers.push(n);
+                            numbers.insert(key(typed(n)));
                         }
                         texts.insert(s.clone());
                     }
                     Value::Number(n) => {
                         if let Some(f) = n.as_f64() {
-                            numbers.push(f);
+                            numbers.insert(key(typed(f)));
                         }
                         texts.insert(n.to_string());
                     }
@@ -415,7 +420,7 @@ fn evaluate(store: &Store, meta: &TableMeta, filter: &Filter) -> ApiResult<Vec<b
             (0..array.len())
                 .map(|i| {
                     if numeric {
-                        cell_number(array, i).is_some_and(|v| numbers.contains(&v))
+                        cell_number(array, i).is_some_and(|v| numbers.contains(&key(v)))
                     } else {
                         cell_text(array, i, &mut text) && texts.contains(&text)
                     }

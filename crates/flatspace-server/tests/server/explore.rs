@@ -336,6 +336,22 @@ async fn search_and_filter_counts_equal_counts_from_the_stored_columns() {
     .await;
     assert_eq!(got, where_true(clusters.iter().map(|c| c == "cluster 0")));
 
+    // In on a float32 column, with the values as the table shows them (shortest decimals).
+    let shown: Vec<f64> = [7usize, 99]
+        .iter()
+        .map(|&i| radius[i].to_string().parse().expect("number"))
+        .collect();
+    let got = matches(
+        &app,
+        b,
+        json!({"filters": [{"column": "radius", "op": "in", "values": shown}]}),
+    )
+    .await;
+    assert_eq!(
+        got,
+        where_true(radius.iter().map(|&r| r == radius[7] || r == radius[99]))
+    );
+
     // Range (inclusive), alone and combined.
     let mut sorted = radius.clone();
     sorted.sort_by(f32::total_cmp);
