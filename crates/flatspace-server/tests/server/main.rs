@@ -1,6 +1,7 @@
 //! The server's tests, in one binary so the demo store (1,797 digit images) is written once and
 //! copied for each test.
 
+mod access;
 mod api;
 mod bad_inputs;
 mod explore;
