@@ -70,7 +70,8 @@ class Image:
     """An image cell for a :class:`Table`.
 
     ``data`` may be a numpy array (H×W grey, H×W×1/2/3/4; floats in [0, 1] are scaled to 0–255), a
-    PIL image, or the path of an image file (PNG, JPEG, GIF, WebP kept as they are).
+    PIL image, the path of an image file, or the encoded bytes of one (PNG, JPEG, GIF, WebP kept as
+    they are).
 
     Example::
 
@@ -95,6 +96,14 @@ class Image:
             image.save(buffer, format="PNG")
             self._bytes = buffer.getvalue()
             self._mime = "image/png"
+        elif isinstance(data_or_path, (bytes, bytearray, memoryview)):
+            # Encoded image bytes are kept as they are; anything else would become a 0-d array.
+            self._bytes = bytes(data_or_path)
+            self._mime = _sniff(self._bytes)
+            if self._mime is None:
+                raise ValueError(
+                    f"Image: the {len(self._bytes)} bytes given are not a PNG, JPEG, GIF or WebP image"
+                )
         elif isinstance(data_or_path, Image):
             self._bytes, self._mime = data_or_path._bytes, data_or_path._mime
             self.caption = caption if caption is not None else data_or_path.caption

@@ -263,7 +263,16 @@ def _from_dataframe(df: Any) -> dict[str, Column]:
     if isinstance(df, pa.RecordBatch):
         df = pa.Table.from_batches([df])
     table = df if isinstance(df, pa.Table) else pa.table(df)
-    return {name: table.column(i) for i, name in enumerate(table.column_names)}
+    out = {}
+    for i, name in enumerate(table.column_names):
+        # A dict would keep only the last of two equal names: refuse rather than drop a column.
+        if name in out:
+            raise ValueError(
+                f"Table: column name {name!r} appears twice (columns {table.column_names.index(name)} "
+                f"and {i}); names must be unique"
+            )
+        out[name] = table.column(i)
+    return out
 
 
 def _as_column(data: Any) -> Column:

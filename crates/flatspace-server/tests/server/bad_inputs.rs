@@ -242,6 +242,14 @@ async fn every_bad_request_fails_clearly_and_changes_nothing() {
                     failures.push(format!("{id}: job error {message:?} lacks {needle:?}"));
                 }
             }
+            // The job row is closed just after the projection: wait for it, then take the
+            // failed projection as the new reference.
+            for _ in 0..200 {
+                if store.active_jobs().expect("jobs").is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
             before = snapshot(&store, dir.path());
             continue;
         }
