@@ -73,15 +73,18 @@ class Image:
     PIL image, the path of an image file, or the encoded bytes of one (PNG, JPEG, GIF, WebP kept as
     they are).
 
+    ``caption`` (any value, kept as its text) is stored with the table: when any image of a column
+    ``col`` has one, the logged table gets a text column ``col_caption`` right after ``col``
+    (null for images without a caption).
+
     Example::
 
         Image(np.random.rand(8, 8), caption="noise")
     """
 
-    def __init__(
-        self, data_or_path: Any, mode: str | None = None, caption: str | None = None
-    ):
-        self.caption = caption
+    def __init__(self, data_or_path: Any, mode: str | None = None, caption: Any = None):
+        # W&B accepts any caption (a label number, say) and shows it as text.
+        self.caption = None if caption is None else str(caption)
         self._hash: str | None = None
         if isinstance(data_or_path, (str, os.PathLike)):
             path = os.fspath(data_or_path)
@@ -106,7 +109,8 @@ class Image:
                 )
         elif isinstance(data_or_path, Image):
             self._bytes, self._mime = data_or_path._bytes, data_or_path._mime
-            self.caption = caption if caption is not None else data_or_path.caption
+            if caption is None:
+                self.caption = data_or_path.caption
         else:
             try:
                 array = np.asarray(data_or_path)

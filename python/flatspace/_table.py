@@ -201,6 +201,10 @@ class Table:
                     name, array.type, metadata=IMAGE_METADATA if is_image else None
                 )
             )
+            captions = _captions(name, column, self._columns) if is_image else None
+            if captions is not None:
+                arrays.append(captions)
+                fields.append(pa.field(caption_column(name), pa.string()))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields)), list(
             media.values()
         )
@@ -400,6 +404,29 @@ def _column_to_arrow(
     raise TypeError(
         f"column {name!r}: every cell is empty; expected at least one value"
     )
+
+
+def caption_column(image_column: str) -> str:
+    """The text column that holds the captions of ``image_column``'s images."""
+    return f"{image_column}_caption"
+
+
+def _captions(
+    name: str, column: list[Any], columns: dict[str, Column]
+) -> pa.Array | None:
+    """The captions of an image column as a text column (null where an image has none), or
+    ``None`` when no image of the column has one. The table model has no per-cell annotations, so
+    a caption is its own column: searchable and shown like any text column."""
+    captions = [None if image is None else image.caption for image in column]
+    if all(c is None for c in captions):
+        return None
+    target = caption_column(name)
+    if target in columns:
+        raise ValueError(
+            f"column {name!r}: its images have captions, which are stored in a column "
+            f"{target!r}, but the table already has a column of that name; rename it"
+        )
+    return pa.array(captions, pa.string())
 
 
 def _has_float(column: list[Any]) -> bool:

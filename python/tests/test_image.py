@@ -7,6 +7,7 @@ import io
 import flatspace
 import numpy as np
 import pytest
+from conftest import read_back, stored_tables
 from flatspace import _native
 from PIL import Image as PILImage
 
@@ -60,3 +61,47 @@ def test_image_column_is_stored_with_its_media(run, store_dir):
     assert hashes == [im.hash for im in images]
     for im, h in zip(images, hashes, strict=True):
         assert store.media(h) == im.to_bytes()
+
+
+def test_captions_are_stored_in_a_text_column_after_the_images(run, store_dir):
+    images = [
+        flatspace.Image(np.full((4, 4), 0.5), caption="grey"),
+        None,
+        flatspace.Image(np.zeros((4, 4)), caption=3),  # W&B captions may be numbers
+        flatspace.Image(np.ones((4, 4))),  # no caption
+    ]
+    t = flatspace.Table(
+        columns=["image", "n"], data=[[im, i] for i, im in enumerate(images)]
+    )
+    run.log({"captioned": t})
+    back = read_back(store_dir, run.tables[-1]["id"])
+    assert back.column_names == ["image", "image_caption", "n"]
+    assert back.column("image_caption").to_pylist() == ["grey", None, "3", None]
+    assert back.column("image").to_pylist() == [
+        images[0].hash,
+        None,
+        images[2].hash,
+        images[3].hash,
+    ]
+
+
+def test_images_without_captions_add_no_column(run, store_dir):
+    t = flatspace.Table(columns=["image"], data=[[flatspace.Image(np.eye(3))]])
+    run.log({"plain": t})
+    assert read_back(store_dir, run.tables[-1]["id"]).column_names == ["image"]
+
+
+def test_caption_column_name_taken_is_an_error_and_nothing_is_written(run, store_dir):
+    t = flatspace.Table(
+        columns=["image", "image_caption"],
+        data=[[flatspace.Image(np.eye(3), caption="eye"), "mine"]],
+    )
+    with pytest.raises(ValueError, match="'image_caption'.*already has a column"):
+        run.log({"clash": t})
+    assert stored_tables(store_dir) == []
+
+
+def test_copying_an_image_keeps_or_replaces_its_caption():
+    original = flatspace.Image(np.eye(3), caption="first")
+    assert flatspace.Image(original).caption == "first"
+    assert flatspace.Image(original, caption="second").caption == "second"
