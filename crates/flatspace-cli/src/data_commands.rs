@@ -152,9 +152,14 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> anyhow::Result<()> {
     let spinner = delayed_bar(None, "writing to the store");
     let result = (|| -> anyhow::Result<_> {
         let store = open_store(data_dir)?;
-        for blob in &imported.media {
-            let hash = store.put_media(&blob.bytes, &blob.content_type)?;
-            if hash != blob.hash {
+        let items: Vec<(&[u8], &str)> = imported
+            .media
+            .iter()
+            .map(|blob| (blob.bytes.as_slice(), blob.content_type.as_str()))
+            .collect();
+        let hashes = store.put_media_many(&items)?;
+        for (blob, hash) in imported.media.iter().zip(&hashes) {
+            if *hash != blob.hash {
                 bail!(
                     "the store hashed a media file as {hash}, the importer as {}",
                     blob.hash

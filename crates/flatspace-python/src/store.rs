@@ -82,9 +82,11 @@ impl PyStore {
                     .collect();
                 prepared.push((key, batch, kinds));
             }
-            for (bytes, mime) in &media {
-                self.inner.put_media(bytes, mime).map_err(store_error)?;
-            }
+            let items: Vec<(&[u8], &str)> = media
+                .iter()
+                .map(|(bytes, mime)| (bytes.as_slice(), mime.as_str()))
+                .collect();
+            self.inner.put_media_many(&items).map_err(store_error)?;
             prepared
                 .iter()
                 .map(|(key, batch, kinds)| {

@@ -4,7 +4,6 @@
 
 use flatspace_store::{Store, TableInfo};
 use flatspace_table::ColumnKind;
-use rayon::prelude::*;
 
 use crate::demo_data::{self, DemoTable};
 
@@ -16,8 +15,6 @@ pub const DEFAULT_BLOBS_ROWS: usize = 100_000;
 pub const BLOBS_DIM: usize = 32;
 pub const BLOBS_CLUSTERS: usize = 10;
 const BLOBS_SEED: u64 = 7;
-/// Threads writing media files at once.
-const MEDIA_WRITERS: usize = 16;
 
 /// What `fill_store` did for one table.
 #[derive(Debug, Clone)]
@@ -76,22 +73,13 @@ fn ensure(
         table: key,
         message,
     })?;
-    // Each media write is durable on its own (file and catalog fsyncs): issue them from many
-    // threads so the waits overlap (the work is I/O-bound, not CPU-bound).
-    let put_all = || {
-        data.media.par_iter().try_for_each(|media| {
-            store
-                .put_media(&media.bytes, media.content_type)
-                .map(|_| ())
-        })
-    };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(MEDIA_WRITERS)
-        .build()
-    {
-        Ok(pool) => pool.install(put_all)?,
-        Err(_) => put_all()?,
-    }
+    // One batch: files synced concurrently, one catalog transaction for all of them.
+    let items: Vec<(&[u8], &str)> = data
+        .media
+        .iter()
+        .map(|m| (m.bytes.as_slice(), m.content_type))
+        .collect();
+    store.put_media_many(&items)?;
     let inferred = flatspace_table::schema::infer_schema(&data.batch);
     let kinds: Vec<ColumnKind> = inferred.columns.iter().map(|c| c.kind).collect();
     let table = store.write_table(run, key, 0, std::slice::from_ref(&data.batch), &kinds)?;

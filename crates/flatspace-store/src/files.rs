@@ -129,7 +129,17 @@ impl TempFile {
     }
 
     /// Flushes and fsyncs the file, renames it to `dest`, and fsyncs `dest`'s directory.
-    pub(crate) fn persist(mut self, dest: &Path) -> Result<()> {
+    pub(crate) fn persist(self, dest: &Path) -> Result<()> {
+        self.persist_leaving_dir_unsynced(dest)?;
+        if let Some(parent) = dest.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// As [`TempFile::persist`] without the directory fsync: for batches that sync each
+    /// directory once after all their renames.
+    pub(crate) fn persist_leaving_dir_unsynced(mut self, dest: &Path) -> Result<()> {
         let writer = self
             .file
             .take()
@@ -142,9 +152,6 @@ impl TempFile {
         drop(file);
         fs::rename(&self.path, dest).map_err(|e| StoreError::io("rename into place", dest, e))?;
         self.persisted = true;
-        if let Some(parent) = dest.parent() {
-            sync_dir(parent)?;
-        }
         Ok(())
     }
 }
@@ -198,6 +205,50 @@ pub(crate) fn write_once(root: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .map_err(|e| StoreError::io("write", tmp.path().to_path_buf(), e))?;
     tmp.persist(dest)
+}
+
+/// [`write_once`] for many files: each file is fsynced (from a few threads, so the waits
+/// overlap) and renamed, then each directory that received a file is fsynced once.
+pub(crate) fn write_many_once(root: &Path, files: &[(PathBuf, &[u8])]) -> Result<()> {
+    const WRITERS: usize = 8;
+    let pending: Vec<&(PathBuf, &[u8])> = files.iter().filter(|(dest, _)| !dest.exists()).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut dirs: Vec<&Path> = pending.iter().filter_map(|(d, _)| d.parent()).collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    for dir in &dirs {
+        fs::create_dir_all(dir).map_err(|e| map_write_error(root, dir, e))?;
+    }
+    let chunk = pending.len().div_ceil(WRITERS);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pending
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<()> {
+                    for (dest, bytes) in part {
+                        let mut tmp = TempFile::create(root, "media")?;
+                        tmp.write_all(bytes)
+                            .map_err(|e| StoreError::io("write", tmp.path().to_path_buf(), e))?;
+                        tmp.persist_leaving_dir_unsynced(dest)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<Vec<()>>>()
+    })?;
+    for dir in &dirs {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

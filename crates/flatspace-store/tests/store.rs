@@ -736,3 +736,34 @@ fn a_deleted_catalog_is_refused_and_the_segments_are_kept() {
         .count();
     assert_eq!(n_segments, 1, "the segment must survive the refused open");
 }
+
+#[test]
+fn media_written_in_a_batch_equals_media_written_one_by_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let already = store.put_media(b"first", "image/png").expect("put one");
+    let owned: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| format!("blob {i}").into_bytes())
+        .collect();
+    let mut items: Vec<(&[u8], &str)> = owned.iter().map(|b| (b.as_slice(), "image/png")).collect();
+    items.push((b"first", "image/png")); // stored before the batch
+    items.push((owned[7].as_slice(), "image/png")); // twice in one batch
+    let hashes = store.put_media_many(&items).expect("put many");
+    assert_eq!(hashes.len(), items.len());
+    assert_eq!(hashes[300], already);
+    assert_eq!(hashes[301], hashes[7]);
+    for ((bytes, mime), hash) in items.iter().zip(&hashes) {
+        let media = store.media(hash).expect("read back");
+        assert_eq!(media.bytes.as_slice(), *bytes, "{hash}");
+        assert_eq!(media.mime, *mime);
+        assert_eq!(store.put_media(bytes, mime).expect("again"), *hash);
+    }
+    // Nothing left behind in the temp directory, and a reopened store sees every file.
+    let leftovers = std::fs::read_dir(dir.path().join("tmp")).map_or(0, |d| d.count());
+    assert_eq!(leftovers, 0, "temp files left after the batch");
+    drop(store);
+    let reopened = Store::open(dir.path()).expect("reopen");
+    for hash in &hashes {
+        reopened.media(hash).expect("after reopen");
+    }
+}
