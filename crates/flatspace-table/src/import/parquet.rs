@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 use super::Progress;
 use crate::error::{Result, TableError};
@@ -23,7 +23,7 @@ pub fn read_parquet(path: &Path, progress: Progress<'_>) -> Result<RecordBatch> 
         path: path.to_path_buf(),
         source,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
+    let builder = open_reader(path, file).map_err(parquet_error)?;
     let total_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let schema = builder.schema().clone();
     let reader = builder
@@ -48,4 +48,26 @@ pub fn read_parquet(path: &Path, progress: Progress<'_>) -> Result<RecordBatch> 
         .map_err(|e| TableError::from(e).in_file(path))?;
     drop(batches);
     prepare_batch(&batch).map_err(|e| e.in_file(path))
+}
+
+/// Opens the reader with the Arrow schema the writer embedded (it keeps fixed-size lists and
+/// dictionaries as written). `arrow-ipc` panics on some malformed embedded schemas (an Int of
+/// bit width 96, found by fuzzing) instead of failing: such a file is read again from its
+/// Parquet schema alone, and a file that still cannot be opened is a clear error.
+fn open_reader(
+    path: &Path,
+    file: File,
+) -> parquet::errors::Result<ParquetRecordBatchReaderBuilder<File>> {
+    let again = file.try_clone().map_err(|e| {
+        parquet::errors::ParquetError::General(format!("reopening {}: {e}", path.display()))
+    })?;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ParquetRecordBatchReaderBuilder::try_new(file)
+    })) {
+        Ok(opened) => opened,
+        Err(_) => ParquetRecordBatchReaderBuilder::try_new_with_options(
+            again,
+            ArrowReaderOptions::new().with_skip_arrow_metadata(true),
+        ),
+    }
 }
