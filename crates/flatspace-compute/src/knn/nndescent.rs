@@ -39,7 +39,11 @@ impl NnDescentConfig {
             // Above 40 neighbours (t-SNE asks for 3 × perplexity = 90) fewer candidates per
             // round and a few more rounds cost less for the same graph (measured on 70,000 × 50,
             // k = 90: 40 candidates 32 CPU s, recall 0.99997; 17 candidates 22 CPU s, 0.9987).
-            max_candidates: if k <= 40 { k.max(8) } else { (1600 / k).max(16) },
+            max_candidates: if k <= 40 {
+                k.max(8)
+            } else {
+                (1600 / k).max(16)
+            },
             max_rounds: 12 + (n.max(2) as f64).log2() as usize / 2,
             delta: 0.001,
         }
