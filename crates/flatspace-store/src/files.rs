@@ -156,15 +156,9 @@ impl TempFile {
     }
 }
 
-/// The most bytes handed to one write(2). A segment's embedding column reaches the writer as one
-/// buffer (307 MB for 100,000 × 768 float32); written in one call it cost 0.45–0.68 CPU s on
-/// the dev machine, in 8 MiB pieces 0.12 s for the same bytes (bench/sdk_log.md).
-const MAX_WRITE: usize = 8 << 20;
-
 impl Write for TempFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let piece = &buf[..buf.len().min(MAX_WRITE)];
-        self.writer().write(piece)
+        self.writer().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.writer().flush()
@@ -260,24 +254,6 @@ pub(crate) fn write_many_once(root: &Path, files: &[(PathBuf, &[u8])]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_buffer_larger_than_one_write_is_stored_whole_and_in_order() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        fs::create_dir_all(dir.path().join(TMP_DIR)).expect("tmp dir");
-        let len = 2 * MAX_WRITE + 12_345;
-        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-        let mut tmp = TempFile::create(dir.path(), "test").expect("create");
-        let first = tmp.write(&bytes).expect("write");
-        assert!(
-            first > 0 && first <= MAX_WRITE,
-            "one write took {first} bytes"
-        );
-        tmp.write_all(&bytes[first..]).expect("write the rest");
-        let dest = dir.path().join("whole.bin");
-        tmp.persist(&dest).expect("persist");
-        assert_eq!(fs::read(&dest).expect("read back"), bytes);
-    }
 
     #[test]
     fn permission_errors_become_read_only_errors_naming_the_store() {
