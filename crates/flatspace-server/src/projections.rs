@@ -365,7 +365,7 @@ fn prepare(
                 store
                     .finish_projection(projection_id, &coords, &metrics, elapsed_secs)
                     .map(|_| ())
-                    .map_err(|e| JobFailure::Failed(e.to_string()))
+                    .map_err(save_failure)
             },
         );
         // Bookkeeping failures are logged: the job's own outcome is what the viewer needs.
@@ -392,6 +392,28 @@ fn prepare(
         projection_id,
         work: Box::new(work),
     }))
+}
+
+/// Storing the finished layout failed: the message says so, and for a full disk (or a file-size
+/// or quota limit) what to do, since that is the one failure a retry fixes once there is room.
+fn save_failure(e: StoreError) -> JobFailure {
+    use std::io::ErrorKind;
+    let full = matches!(
+        &e,
+        StoreError::Io { source, .. }
+            if matches!(
+                source.kind(),
+                ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded
+            )
+    );
+    JobFailure::Failed(if full {
+        format!(
+            "the layout was computed but could not be saved: {e}. The disk holding the store is \
+             full (or a file-size limit was reached); free some space, then retry"
+        )
+    } else {
+        format!("the layout was computed but could not be saved: {e}")
+    })
 }
 
 fn compute_failure(e: ComputeError) -> JobFailure {

@@ -36,6 +36,8 @@ export class ProjectionController {
   snapshots = $state(0);
 
   private key = '';
+  /** The last request, for `retry`. */
+  private last: { s: ProjectionSettings; rows: Uint32Array | null } | null = null;
   private generation = 0;
   private watch: JobWatch | null = null;
   private poll = 0;
@@ -57,6 +59,7 @@ export class ProjectionController {
     const key = settingsKey(s) + (rows ? `|rows:${rows.length}:${rowsHash(rows)}` : '');
     if (key === this.key && this.status !== 'error' && this.status !== 'cancelled') return;
     this.key = key;
+    this.last = { s, rows };
     this.stop();
     const gen = ++this.generation;
     this.status = 'queued';
@@ -75,6 +78,16 @@ export class ProjectionController {
     }, 200);
     this.publish();
     void this.run(gen, s, rows);
+  }
+
+  /**
+   * Asks the server again for the last request after it failed or was cancelled. The server
+   * starts a new job for a projection whose job failed (a full disk, a server that stopped), so
+   * this recomputes rather than re-reading the failure.
+   */
+  retry() {
+    if (!this.last || (this.status !== 'error' && this.status !== 'cancelled')) return;
+    this.start(this.last.s, this.last.rows);
   }
 
   private live(gen: number) {

@@ -107,6 +107,45 @@ describe('ProjectionController', async () => {
     c.destroy();
   });
 
+  it('retries a failed job with the same request, which starts a new job', async () => {
+    const requests: unknown[] = [];
+    const layouts: number[] = [];
+    let attempt = 0;
+    const api = fakeApi((url, init) => {
+      if (url.endsWith('/projections')) {
+        requests.push(JSON.parse(String(init?.body)));
+        attempt++;
+        return json({ projection_id: 8, job_id: 20 + attempt, status: 'running' });
+      }
+      if (url.endsWith('/coords')) return coords(2, 4);
+      return json({ id: 8, status: 'done', metrics: null });
+    });
+    const c = new ProjectionController(api, 3, 2, (u) => layouts.push(u.coords[0]));
+    c.retry(); // nothing requested yet: nothing to retry
+    expect(requests).toHaveLength(0);
+    c.start(settings('umap'), new Uint32Array([0, 2]));
+    await flush();
+    FakeSocket.last!.emit('{"type":"error","message":"could not write tmp/x: File too large"}');
+    expect(c.status).toBe('error');
+    expect(c.error).toMatch(/File too large/);
+    c.retry();
+    expect(c.status).toBe('queued');
+    expect(c.error).toBeNull();
+    await flush();
+    expect(requests).toHaveLength(2);
+    expect(requests[1]).toEqual(requests[0]);
+    expect((requests[1] as { rows: number[] }).rows).toEqual([0, 2]);
+    expect(c.jobId).toBe(22);
+    FakeSocket.last!.emit('{"type":"done","projection_id":8}');
+    await flush();
+    await flush();
+    expect(c.status).toBe('done');
+    expect(layouts).toEqual([4]);
+    c.retry(); // done: a retry does nothing
+    expect(requests).toHaveLength(2);
+    c.destroy();
+  });
+
   it('ignores answers to a request a newer one replaced', async () => {
     const layouts: number[] = [];
     let release: (() => void) | null = null;
