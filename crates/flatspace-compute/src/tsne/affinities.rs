@@ -104,6 +104,56 @@ impl SparseAffinities {
         self.indices.len()
     }
 
+    /// The same affinities with rows and columns renumbered: row `r` of the result is row
+    /// `order[r]` of `self`, and each row's columns are sorted.
+    pub(crate) fn permuted(&self, order: &[u32]) -> Self {
+        let n = self.n_rows;
+        let mut inverse = vec![0u32; n];
+        for (r, &old) in order.iter().enumerate() {
+            inverse[old as usize] = r as u32;
+        }
+        let mut indptr = Vec::with_capacity(n + 1);
+        indptr.push(0);
+        for &old in order {
+            let old = old as usize;
+            let len = self.indptr[old + 1] - self.indptr[old];
+            indptr.push(indptr[indptr.len() - 1] + len);
+        }
+        let mut indices = vec![0u32; self.indices.len()];
+        let mut values = vec![0f32; self.values.len()];
+        let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(n);
+        let (mut rest_i, mut rest_v) = (&mut indices[..], &mut values[..]);
+        for r in 0..n {
+            let len = indptr[r + 1] - indptr[r];
+            let (ri, ti) = rest_i.split_at_mut(len);
+            let (rv, tv) = rest_v.split_at_mut(len);
+            rows.push((ri, rv));
+            rest_i = ti;
+            rest_v = tv;
+        }
+        rows.into_par_iter()
+            .zip(order.par_iter())
+            .for_each(|((ri, rv), &old)| {
+                let (cols, vals) = self.row(old as usize);
+                let mut pairs: Vec<(u32, f32)> = cols
+                    .iter()
+                    .map(|&j| inverse[j as usize])
+                    .zip(vals.iter().copied())
+                    .collect();
+                pairs.sort_unstable_by_key(|&(j, _)| j);
+                for ((i, v), (j, pv)) in ri.iter_mut().zip(rv.iter_mut()).zip(pairs) {
+                    *i = j;
+                    *v = pv;
+                }
+            });
+        Self {
+            n_rows: n,
+            indptr,
+            indices,
+            values,
+        }
+    }
+
     #[inline]
     pub(crate) fn row(&self, i: usize) -> (&[u32], &[f32]) {
         let range = self.indptr[i]..self.indptr[i + 1];

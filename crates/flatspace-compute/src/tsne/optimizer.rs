@@ -216,7 +216,28 @@ pub(crate) fn optimize(
     let mut kl = f64::NAN;
     let loss_every = params.loss_every.max(1);
     let max_step = params.max_step_norm;
+    // The optimisation runs on rows renumbered so that rows near each other in the layout are
+    // near each other in memory: the attractive forces read every neighbour's position, and
+    // in layout order those reads hit the cache instead of missing it (measured: the
+    // attraction was 40% of t-SNE's time at 70,000 rows in input order). The order is
+    // refreshed at the start of each phase; `order[r]` is the caller's row held at `r`.
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let mut local_p: Option<SparseAffinities> = None;
     for phase in phases {
+        if n >= REORDER_MIN_ROWS && phase.n_iter > 0 {
+            let step = locality_order(y, dim);
+            for buffer in [&mut *y, &mut update[..], &mut gains[..]] {
+                let before = buffer.to_vec();
+                for (r, &from) in step.iter().enumerate() {
+                    let from = from as usize;
+                    buffer[r * dim..(r + 1) * dim]
+                        .copy_from_slice(&before[from * dim..(from + 1) * dim]);
+                }
+            }
+            order = step.iter().map(|&from| order[from as usize]).collect();
+            local_p = Some(p.permuted(&order));
+        }
+        let p = local_p.as_ref().unwrap_or(p);
         for iter in 0..phase.n_iter {
             ctx.check_cancelled()?;
             attraction(y, dim, p, kernel, &mut attract);
@@ -263,7 +284,12 @@ pub(crate) fn optimize(
             center(y, dim, n);
             let positions = if ctx.progress.wants_positions(phase.stage, done) {
                 snapshot.clear();
-                snapshot.extend(y.iter().map(|&v| v as f32));
+                snapshot.resize(len, 0.0);
+                for (r, &row) in order.iter().enumerate() {
+                    for c in 0..dim {
+                        snapshot[row as usize * dim + c] = y[r * dim + c] as f32;
+                    }
+                }
                 Some(&snapshot[..])
             } else {
                 None
@@ -277,6 +303,14 @@ pub(crate) fn optimize(
             });
         }
     }
+    // Back to the caller's row order.
+    if order.iter().enumerate().any(|(r, &row)| row as usize != r) {
+        let local = y.to_vec();
+        for (r, &row) in order.iter().enumerate() {
+            let row = row as usize;
+            y[row * dim..(row + 1) * dim].copy_from_slice(&local[r * dim..(r + 1) * dim]);
+        }
+    }
     if kl.is_nan() {
         // No iterations ran: report the KL divergence of the starting layout.
         let mut scratch = vec![0f64; len];
@@ -284,6 +318,47 @@ pub(crate) fn optimize(
         kl = kl_divergence(y, dim, p, kernel, z);
     }
     Ok(kl)
+}
+
+/// Below this many rows every position fits in cache anyway: no renumbering.
+const REORDER_MIN_ROWS: usize = 4096;
+
+/// Rows sorted along a Z-order (Morton) curve over the layout's first two or three columns:
+/// `result[r]` is the row to place at `r`. Ties keep row order, so the order is deterministic.
+fn locality_order(y: &[f64], dim: usize) -> Vec<u32> {
+    let axes = dim.min(3);
+    let bits: u32 = if axes == 3 { 10 } else { 16 };
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for row in y.chunks_exact(dim) {
+        for c in 0..axes {
+            lo[c] = lo[c].min(row[c]);
+            hi[c] = hi[c].max(row[c]);
+        }
+    }
+    let cells = f64::from((1u32 << bits) - 1);
+    let mut keyed: Vec<(u64, u32)> = y
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, row)| {
+            let mut key = 0u64;
+            for c in 0..axes {
+                let span = hi[c] - lo[c];
+                let t = if span > 0.0 && span.is_finite() {
+                    ((row[c] - lo[c]) / span * cells).clamp(0.0, cells)
+                } else {
+                    0.0
+                };
+                let q = t as u64;
+                for b in 0..bits {
+                    key |= ((q >> b) & 1) << (b as usize * axes + c);
+                }
+            }
+            (key, i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Subtracts the mean of each column (summed in row order).
