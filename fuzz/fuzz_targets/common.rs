@@ -24,6 +24,13 @@ pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 pub fn import(path: &std::path::Path, labels: Option<&std::path::Path>) {
+    // libfuzzer-sys installs a panic hook that aborts on every panic, even one the importer
+    // catches on purpose (the Parquet reader falls back when arrow-ipc panics on a corrupt
+    // embedded schema). Back to the default hook: a caught panic only prints, and a panic that
+    // escapes `import_path` still reaches libfuzzer-sys's own `catch_unwind`, which aborts and
+    // saves the input as a crash.
+    static DEFAULT_HOOK: std::sync::Once = std::sync::Once::new();
+    DEFAULT_HOOK.call_once(|| drop(std::panic::take_hook()));
     let options = flatspace_table::ImportOptions {
         labels,
         progress: None,

@@ -38,9 +38,15 @@ impl Drop for Server {
 
 /// Starts `flatspace serve --port 0 ARGS` and reads the URL it prints.
 fn serve(data_dir: &Path, args: &[&str]) -> Server {
-    let mut child = flatspace(data_dir)
-        .args(["serve", "--port", "0", "--threads", "1"])
-        .args(args)
+    let mut cmd = flatspace(data_dir);
+    cmd.args(["serve", "--port", "0", "--threads", "1"])
+        .args(args);
+    serve_command(cmd)
+}
+
+/// Starts a prepared `flatspace serve` command and reads the URL it prints.
+fn serve_command(mut cmd: Command) -> Server {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -454,4 +460,214 @@ fn limit_file_size(cmd: &mut Command, bytes: u64) {
             Ok(())
         });
     }
+}
+
+/// Polls a projection until its job ends; panics if it is still queued or running after `limit`.
+fn wait_for_projection(port: u16, projection: i64, limit: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, body) = http(
+            port,
+            "GET",
+            &format!("/api/v1/projections/{projection}"),
+            "",
+            "",
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let shown = json_of(&body);
+        if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
+            return shown;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "projection {projection} still {} after {limit:?}",
+            shown["status"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A `.npy` file of `rows` × `dim` little-endian f32 values.
+fn write_npy(path: &Path, rows: usize, dim: usize) {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(
+        &u16::try_from(header.len())
+            .expect("short header")
+            .to_le_bytes(),
+    );
+    bytes.extend_from_slice(header.as_bytes());
+    for i in 0..rows {
+        for j in 0..dim {
+            // Deterministic, varied and finite: a few interleaved spirals.
+            let v = ((i * (j + 3)) % 997) as f32 / 97.0 + (i % 7) as f32 * (j as f32 + 1.0);
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).expect("write npy");
+}
+
+#[test]
+fn a_full_disk_under_the_server_fails_the_job_clearly_and_keeps_everything_committed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("store");
+    let json_type = "Content-Type: application/json\r\n";
+    // A small table whose PCA is committed first, and a 120,000-row table whose layout (960 KB of
+    // coordinates) cannot be written under the limit below.
+    let small = dir.path().join("small.npy");
+    write_npy(&small, 200, 4);
+    let big = dir.path().join("big.npy");
+    write_npy(&big, 120_000, 4);
+    for (file, key) in [(&small, "small"), (&big, "big")] {
+        let out = flatspace(&data)
+            .args(["import", file.to_str().expect("utf-8"), "--key", key])
+            .output()
+            .expect("import");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let committed = table_contents(&data);
+    let table_id = |key: &str| {
+        committed
+            .iter()
+            .find(|t| t.1 == key)
+            .map(|t| t.0)
+            .expect("table")
+    };
+    let (small_id, big_id) = (table_id("small"), table_id("big"));
+    let pca = |table: i64| json!({"table_id": table, "algorithm": "pca"}).to_string();
+
+    let server = serve(&data, &[]);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/v1/projections",
+        json_type,
+        &pca(small_id),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let small_projection = json_of(&body)["projection_id"].as_i64().expect("id");
+    let shown = wait_for_projection(server.port, small_projection, Duration::from_secs(120));
+    assert_eq!(shown["status"], "done", "{shown}");
+    let coords_url = format!("/api/v1/projections/{small_projection}/coords");
+    let (status, small_coords) = http(server.port, "GET", &coords_url, "", "");
+    assert_eq!(status, 200);
+    assert_eq!(small_coords.len(), 200 * 2 * 4);
+    drop(server);
+
+    // The server under a 512 KiB file-size limit: the catalog (well under it) still takes writes,
+    // the big layout's coordinate file does not.
+    let catalog_bytes: u64 = std::fs::read_dir(&data)
+        .expect("store dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("catalog"))
+        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let limit = 512 * 1024;
+    assert!(catalog_bytes < limit / 2, "catalog {catalog_bytes} bytes");
+    let mut cmd = flatspace(&data);
+    cmd.args(["serve", "--port", "0", "--threads", "1"]);
+    limit_file_size(&mut cmd, limit);
+    let mut server = serve_command(cmd);
+    for attempt in 0..2 {
+        let (status, body) = http(
+            server.port,
+            "POST",
+            "/api/v1/projections",
+            json_type,
+            &pca(big_id),
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let started = json_of(&body);
+        let projection = started["projection_id"].as_i64().expect("id");
+        assert!(
+            started["job_id"].is_i64(),
+            "attempt {attempt}: a new job: {started}"
+        );
+        let shown = wait_for_projection(server.port, projection, Duration::from_secs(120));
+        assert_eq!(shown["status"], "error", "attempt {attempt}: {shown}");
+        let error = shown["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("File too large") || error.contains("No space left"),
+            "attempt {attempt}: the reason: {error}"
+        );
+        assert!(
+            error.contains("layout"),
+            "says what could not be saved: {error}"
+        );
+        assert!(
+            server.child.try_wait().expect("wait").is_none(),
+            "the server died"
+        );
+        // It keeps answering: lists, the committed layout, and rows of both tables.
+        let (status, _) = http(server.port, "GET", "/api/v1/projects", "", "");
+        assert_eq!(status, 200);
+        assert_eq!(
+            http(server.port, "GET", &coords_url, "", ""),
+            (200, small_coords.clone())
+        );
+        for table in [small_id, big_id] {
+            let (status, body) = http(
+                server.port,
+                "GET",
+                &format!("/api/v1/tables/{table}/rows?offset=0&limit=50"),
+                "",
+                "",
+            );
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        }
+        let tmp: Vec<_> = std::fs::read_dir(data.join("tmp")).expect("tmp").collect();
+        assert!(
+            tmp.is_empty(),
+            "attempt {attempt}: temp files left: {tmp:?}"
+        );
+        let files = std::fs::read_dir(data.join("projections"))
+            .expect("projections dir")
+            .count();
+        assert_eq!(files, 1, "only the committed layout's file");
+    }
+    assert_eq!(table_contents(&data), committed);
+    drop(server);
+
+    // With room again the same request recomputes under the same projection id.
+    let server = serve(&data, &[]);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/v1/projections",
+        json_type,
+        &pca(big_id),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let projection = json_of(&body)["projection_id"].as_i64().expect("id");
+    let shown = wait_for_projection(server.port, projection, Duration::from_secs(120));
+    assert_eq!(shown["status"], "done", "{shown}");
+    let (status, coords) = http(
+        server.port,
+        "GET",
+        &format!("/api/v1/projections/{projection}/coords"),
+        "",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(coords.len(), 120_000 * 2 * 4);
+    assert!(
+        coords
+            .chunks_exact(4)
+            .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+    );
+    assert_eq!(
+        http(server.port, "GET", &coords_url, "", ""),
+        (200, small_coords)
+    );
+    drop(server);
+    assert_eq!(table_contents(&data), committed);
 }

@@ -456,20 +456,23 @@ fn tensor_tsv_with_single_and_multi_column_metadata() {
     );
 }
 
-/// Found by fuzzing: a Parquet file whose embedded Arrow schema declares a 96-bit Int made
-/// `arrow-ipc` panic inside the reader. It must come back as a result (read from the Parquet
-/// schema alone) or as an error naming the file, never as a panic.
+/// Found by fuzzing: Parquet files whose embedded Arrow schema declares a 96-bit Int, or a type
+/// id `arrow-ipc` does not know (67), made `arrow-ipc` panic inside the reader. Each must come
+/// back as a result (read from the Parquet schema alone) or as an error naming the file, never as
+/// a panic.
 #[test]
 fn parquet_with_a_malformed_embedded_arrow_schema_does_not_panic() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/bad-inputs/fuzz-crashes/parquet_arrow_schema_int96.parquet");
-    let outcome = std::panic::catch_unwind(|| import_path(&path, &ImportOptions::default()));
-    let result = outcome.expect("the Parquet importer panicked");
-    if let Err(err) = result {
-        assert!(
-            err.to_string()
-                .contains("parquet_arrow_schema_int96.parquet"),
-            "{err}"
-        );
+    for name in [
+        "parquet_arrow_schema_int96.parquet",
+        "parquet_arrow_schema_unknown_type.parquet",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/bad-inputs/fuzz-crashes")
+            .join(name);
+        let outcome = std::panic::catch_unwind(|| import_path(&path, &ImportOptions::default()));
+        let result = outcome.unwrap_or_else(|_| panic!("the Parquet importer panicked on {name}"));
+        if let Err(err) = result {
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 }
