@@ -482,3 +482,51 @@ fn progress_reports_epochs_with_snapshots_and_cancellation_stops() {
     assert_eq!(err, ComputeError::Cancelled);
     assert_eq!(rec.epochs.lock().expect("lock").last().copied(), Some(5));
 }
+
+/// Points along a noisy helix (one continuous 1-D structure) in 10 dimensions, in curve order.
+fn noisy_helix(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let mut data = Vec::with_capacity(n * 10);
+    for i in 0..n {
+        let t = i as f64 / n as f64;
+        let (angle, rise) = (t * 3.0 * std::f64::consts::TAU, t * 12.0);
+        let clean = [angle.cos() * 2.0, angle.sin() * 2.0, rise];
+        for c in clean {
+            data.push((c + rng.normal() * 0.05) as f32);
+        }
+        for _ in 3..10 {
+            data.push((rng.normal() * 0.05) as f32);
+        }
+    }
+    data
+}
+
+/// The reference's direction: more neighbours, more global structure. With few neighbours the
+/// curve falls apart into pieces placed independently, so the layout's distances rank the input's
+/// distances worse than with many neighbours.
+#[test]
+fn more_neighbours_keep_more_global_structure() {
+    let data = noisy_helix(1000, 21);
+    let spearman_for = |n_neighbors: usize| {
+        let params = UmapParams {
+            n_neighbors,
+            init: Init::Random,
+            ..small_params()
+        };
+        let model = fit(view(&data, 10), &params, &RunContext::silent()).expect("fit");
+        crate::metrics::distance_spearman(
+            view(&data, 10),
+            view(&model.embedding, 2),
+            crate::Metric::Euclidean,
+            20_000,
+            3,
+        )
+        .expect("spearman")
+    };
+    let few = spearman_for(4);
+    let many = spearman_for(60);
+    assert!(
+        many > few + 0.3,
+        "n_neighbors 4: {few:.3}, n_neighbors 60: {many:.3}"
+    );
+}
