@@ -465,6 +465,7 @@ fn parquet_with_a_malformed_embedded_arrow_schema_does_not_panic() {
     for name in [
         "parquet_arrow_schema_int96.parquet",
         "parquet_arrow_schema_unknown_type.parquet",
+        "parquet_negative_column_start.parquet",
     ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/bad-inputs/fuzz-crashes")

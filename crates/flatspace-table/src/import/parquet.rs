@@ -10,7 +10,30 @@ use super::Progress;
 use crate::error::{Result, TableError};
 use crate::validate::prepare_batch;
 
+/// Reads a Parquet file whole. The `parquet` and `arrow-ipc` crates still panic on some
+/// malformed files instead of failing (fuzzing found a negative column-chunk offset in the
+/// footer, and unknown types in the embedded Arrow schema): a panic anywhere in the read becomes
+/// an error naming the file, never a crash of the importer or the server.
 pub fn read_parquet(path: &Path, progress: Progress<'_>) -> Result<RecordBatch> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_parquet_unguarded(path, progress)
+    }))
+    .unwrap_or_else(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(TableError::Parquet {
+            path: path.to_path_buf(),
+            source: parquet::errors::ParquetError::General(format!(
+                "the file is malformed (the Parquet reader failed: {reason})"
+            )),
+        })
+    })
+}
+
+fn read_parquet_unguarded(path: &Path, progress: Progress<'_>) -> Result<RecordBatch> {
     let file = File::open(path).map_err(|e| TableError::io(path, e))?;
     let file_len = file.metadata().map_err(|e| TableError::io(path, e))?.len();
     if file_len == 0 {
