@@ -650,3 +650,14 @@ fn force_speed() {
         rayon::current_num_threads()
     );
 }
+
+/// From 4,096 rows the optimiser renumbers rows along the layout for cache locality: the
+/// result must still come back in the caller's row order (labels would not match otherwise).
+#[test]
+fn renumbered_rows_come_back_in_the_callers_order() {
+    let (data, labels) = blobs(1100, 4, 10, 6.0, 4);
+    let x = MatrixView::new(&data, 4400, 10).expect("shape");
+    let model = fit(x, &quick_params(), &RunContext::silent()).expect("fit");
+    let acc = centroid_accuracy(&model.embedding, 2, &labels);
+    assert!(acc > 0.99, "centroid accuracy {acc}");
+}
