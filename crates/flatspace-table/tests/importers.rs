@@ -477,3 +477,50 @@ fn parquet_with_a_malformed_embedded_arrow_schema_does_not_panic() {
         }
     }
 }
+
+/// Found by fuzzing (session 3, a slow unit): a 591-byte Parquet file whose data page header,
+/// read the way `parquet` 59.3.2 reads it, holds nested lists of 8 million 16-byte UUIDs. The
+/// crate skipped them with one read per element past the end of the file: 15 s in the release
+/// fuzz build, 30 s in a debug build. A variant of it (same file, one unknown header field that
+/// is a list of 2^31 - 1 booleans, which the crate skips as taking no byte each) took 30 s too.
+/// Both must now fail at once, naming the file, the column chunk and the page header.
+#[test]
+fn parquet_page_headers_declaring_huge_lists_fail_at_once() {
+    let name = "parquet_page_header_uuid_list_past_end.parquet";
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/bad-inputs/fuzz-crashes")
+        .join(name);
+    let bytes = std::fs::read(&found).expect("read the fuzz reproducer");
+    // The data page header starts at byte 34 (the footer says so); field 9 (unknown to the
+    // crate, delta 9 from field 0, wire type list) = a list (header 0xf1: size follows, booleans)
+    // of 0x7fff_ffff elements.
+    let mut booleans = bytes.clone();
+    booleans[34..41].copy_from_slice(&[0x99, 0xf1, 0xff, 0xff, 0xff, 0xff, 0x07]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let constructed = dir.path().join("parquet_page_header_boolean_list.parquet");
+    std::fs::write(&constructed, &booleans).expect("write the variant");
+    for (path, detail) in [
+        (found, "field 8 should be a struct but has wire type 9"),
+        (
+            constructed,
+            "a list of 2147483647 values, but only 26 bytes are left",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let err = import(&path).expect_err("a page header declaring a huge list is an error");
+        let took = started.elapsed();
+        let message = err.to_string();
+        let file_name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        assert!(message.contains(file_name), "{message}");
+        assert!(
+            message.contains("row group 0, column 0") && message.contains("page header at byte 34"),
+            "{message}"
+        );
+        assert!(message.contains(detail), "{message}");
+        // Unbounded, each took 15–30 s; 3 s leaves room for a loaded CI machine.
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "{file_name} took {took:?}"
+        );
+    }
+}
