@@ -151,7 +151,7 @@ pub fn knn_graph(x: MatrixView<'_>, params: &KnnParams, ctx: &RunContext<'_>) ->
             if exact {
                 exact::exact(view, k, kind, params.seed, ctx)
             } else {
-                let config = nndescent::NnDescentConfig::for_problem(view.n_rows(), k);
+                let config = nndescent::NnDescentConfig::for_problem(view.n_rows(), view.dim(), k);
                 nndescent::nn_descent(view, k, params.seed, &config, ctx)
             }
         };
@@ -406,6 +406,51 @@ mod tests {
                 assert!(!g.neighbors(i).contains(&(i as u32)));
             }
         }
+    }
+
+    #[test]
+    fn nn_descent_on_long_rows_with_constant_columns() {
+        // Above 96 dimensions the trees split a random projection and the search reorders
+        // the columns by variance and drops constant ones; none of that may cost recall,
+        // introduce duplicates, or depend on the thread count.
+        // Clusters in 16 dimensions spread linearly over 159 (embeddings and images have a
+        // low intrinsic dimension), 40 blank columns in front (as MNIST's borders) and a
+        // constant one at the end.
+        let (n, d, k, inner) = (3000, 200, 10, 16);
+        let low = blobs(n, inner, 12, 21);
+        let mut rng = crate::rng::Rng::new(4);
+        let map: Vec<f32> = (0..inner * 159).map(|_| rng.normal() as f32).collect();
+        let mut data = vec![0.0f32; n * d];
+        for (row, z) in data.chunks_mut(d).zip(low.chunks(inner)) {
+            for (c, v) in row[40..199].iter_mut().enumerate() {
+                *v = (0..inner).map(|t| z[t] * map[t * 159 + c]).sum();
+            }
+            row[199] = 3.5;
+        }
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let truth = brute_force_knn(x, k, Metric::Euclidean);
+        let p = params(k, Metric::Euclidean, KnnMethod::NnDescent);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| knn_graph(x, &p, &RunContext::silent()).expect("knn"))
+        };
+        let g = run(1);
+        let recall = crate::metrics::graph_recall(&truth, &g).expect("recall");
+        assert!(recall >= 0.95, "recall {recall}");
+        for i in 0..n {
+            let mut ids = g.neighbors(i).to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), k, "row {i} lists a neighbour twice");
+            for (&j, &dist) in g.neighbors(i).iter().zip(g.neighbor_distances(i)) {
+                let exact = distance(Metric::Euclidean, x.row(i), x.row(j as usize));
+                assert!((dist - exact).abs() <= 1e-3 * (1.0 + exact), "row {i}");
+            }
+        }
+        assert_eq!(g, run(3));
     }
 
     #[test]

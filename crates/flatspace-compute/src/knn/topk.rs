@@ -29,6 +29,11 @@ pub(crate) fn insert(dist: &mut [f32], idx: &mut [u32], d: f32, j: u32) -> bool 
 
 /// Like [`insert`] but skips `j` already present, and keeps a per-slot flag alongside
 /// (NN-descent's "new" mark). Returns whether the list changed.
+///
+/// The duplicate check only looks at entries whose distance equals `d`: callers must compute
+/// every distance to a given row with the same kernel, so a repeated `j` always comes with a
+/// bit-identical distance (NN-descent does). That turns a scan of all k slots into a binary
+/// search.
 #[inline]
 pub(crate) fn insert_unique_flagged(
     dist: &mut [f32],
@@ -42,16 +47,17 @@ pub(crate) fn insert_unique_flagged(
     if k == 0 || !before(d, j, dist[k - 1], idx[k - 1]) {
         return false;
     }
-    if idx.contains(&j) {
+    let first_equal = dist.partition_point(|&x| x < d);
+    let mut pos = first_equal;
+    while pos < k && dist[pos] == d && idx[pos] < j {
+        pos += 1;
+    }
+    if pos < k && dist[pos] == d && idx[pos] == j {
         return false;
     }
-    let mut pos = k - 1;
-    while pos > 0 && before(d, j, dist[pos - 1], idx[pos - 1]) {
-        dist[pos] = dist[pos - 1];
-        idx[pos] = idx[pos - 1];
-        flags[pos] = flags[pos - 1];
-        pos -= 1;
-    }
+    dist.copy_within(pos..k - 1, pos + 1);
+    idx.copy_within(pos..k - 1, pos + 1);
+    flags.copy_within(pos..k - 1, pos + 1);
     dist[pos] = d;
     idx[pos] = j;
     flags[pos] = flag;
@@ -72,9 +78,17 @@ mod tests {
         assert_eq!(i, [7, 2, 9]);
         assert_eq!(d, [0.5, 1.0, 1.0]);
         let mut f = [false; 3];
-        assert!(!insert_unique_flagged(&mut d, &mut i, &mut f, 0.1, 2, true));
+        // A listed id comes back with its own distance (the caller's contract): refused,
+        // whether it sits before or after another entry of that distance.
+        assert!(!insert_unique_flagged(&mut d, &mut i, &mut f, 1.0, 2, true));
+        assert!(!insert_unique_flagged(&mut d, &mut i, &mut f, 1.0, 9, true));
         assert!(insert_unique_flagged(&mut d, &mut i, &mut f, 0.1, 3, true));
         assert_eq!(i, [3, 7, 2]);
+        assert_eq!(d, [0.1, 0.5, 1.0]);
         assert_eq!(f, [true, false, false]);
+        // A new id at an existing distance goes after the lower ids of that distance.
+        assert!(insert_unique_flagged(&mut d, &mut i, &mut f, 0.5, 8, true));
+        assert_eq!(i, [3, 7, 8]);
+        assert_eq!(f, [true, false, true]);
     }
 }
