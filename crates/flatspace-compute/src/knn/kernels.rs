@@ -346,17 +346,19 @@ pub fn squared_l2_bounded_rows(
     (kernels().sq_l2_bounded_rows)(a, data, dim, ids, bounds, out)
 }
 
-/// Hints the CPU to start loading the cache lines of `values` (at most the first `max_lines`).
+/// Hints the CPU to start loading the cache lines of `values` (at most the first `max_lines`
+/// 64-byte lines).
 #[inline]
-pub fn prefetch(values: &[f32], max_lines: usize) {
+pub(crate) fn prefetch<T>(values: &[T], max_lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        let lines = values.len().div_ceil(16).min(max_lines);
-        for l in 0..lines {
+        let bytes = std::mem::size_of_val(values);
+        let base = values.as_ptr() as *const i8;
+        for l in 0..bytes.div_ceil(64).min(max_lines) {
             // SAFETY: prefetching is only a hint; the address lies inside `values`.
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    values.as_ptr().add(l * 16) as *const i8,
+                    base.add(l * 64),
                 );
             }
         }

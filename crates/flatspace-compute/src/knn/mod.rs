@@ -314,6 +314,16 @@ mod tests {
     }
 
     /// Gaussian blobs: `clusters` centres spread by 4, unit spread.
+    /// `f` on a pool of `threads` workers.
+    fn on_threads(threads: usize, f: impl FnOnce() -> Result<KnnGraph> + Send) -> KnnGraph {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(f)
+            .expect("knn")
+    }
+
     fn blobs(n: usize, d: usize, clusters: usize, seed: u64) -> Vec<f32> {
         let mut rng = crate::rng::Rng::new(seed);
         let centres: Vec<f32> = (0..clusters * d)
@@ -430,13 +440,7 @@ mod tests {
         let x = MatrixView::new(&data, n, d).expect("shape");
         let truth = brute_force_knn(x, k, Metric::Euclidean);
         let p = params(k, Metric::Euclidean, KnnMethod::NnDescent);
-        let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool")
-                .install(|| knn_graph(x, &p, &RunContext::silent()).expect("knn"))
-        };
+        let run = |threads: usize| on_threads(threads, || knn_graph(x, &p, &RunContext::silent()));
         let g = run(1);
         let recall = crate::metrics::graph_recall(&truth, &g).expect("recall");
         assert!(recall >= 0.95, "recall {recall}");
@@ -460,13 +464,8 @@ mod tests {
         let x = MatrixView::new(&data, n, d).expect("shape");
         for method in [KnnMethod::Exact, KnnMethod::NnDescent] {
             let p = params(12, Metric::Euclidean, method);
-            let run = |threads: usize| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("pool")
-                    .install(|| knn_graph(x, &p, &RunContext::silent()).expect("knn"))
-            };
+            let run =
+                |threads: usize| on_threads(threads, || knn_graph(x, &p, &RunContext::silent()));
             assert_eq!(run(1), run(3), "{method:?}");
         }
     }
