@@ -80,6 +80,13 @@ struct Buffers {
     spectra: [Vec<Complex<G>>; N_CHARGES],
     product: Vec<Complex<G>>,
     potentials: [Vec<G>; 3],
+    /// Per point: its box (row, column) and its `2p` Lagrange weights.
+    boxes: Vec<[u32; 2]>,
+    weights: Vec<f64>,
+    /// Points grouped by box row: `bucket_points[bucket_start[b]..bucket_start[b + 1]]`.
+    bucket_start: Vec<usize>,
+    bucket_fill: Vec<usize>,
+    bucket_points: Vec<u32>,
 }
 
 /// Resizes `v` to `len` values, all zero.
@@ -256,8 +263,10 @@ impl FftRepulsion {
                     .product()
             })
             .collect();
-        let mut boxes = vec![[0u32; 2]; n];
-        let mut weights = vec![0f64; n * 2 * p];
+        let buffers = &mut self.buffers;
+        let (boxes, weights) = (&mut buffers.boxes, &mut buffers.weights);
+        zeroed(boxes, n);
+        zeroed(weights, n * 2 * p);
         boxes
             .par_iter_mut()
             .zip(weights.par_chunks_mut(2 * p))
@@ -265,7 +274,9 @@ impl FftRepulsion {
             .for_each(|(i, (bx, w))| {
                 for c in 0..2 {
                     let t = (y[2 * i + c] - grid.lo[c]) / grid.box_width;
-                    let b = (t.floor().max(0.0) as usize).min(nb - 1);
+                    // `as usize` truncates (saturating at 0 below), so it is the floor here
+                    // without a call to libm's `floor` (the baseline target has no SSE4.1).
+                    let b = (t as usize).min(nb - 1);
                     bx[c] = b as u32;
                     let u = t - b as f64;
                     for a in 0..p {
@@ -282,24 +293,29 @@ impl FftRepulsion {
 
         // Bucket points by their box along the first axis: each bucket owns p grid rows, so the
         // buckets spread in parallel without write conflicts, each in row order.
-        let mut bucket_start = vec![0usize; nb + 1];
-        for b in &boxes {
+        let bucket_start = &mut buffers.bucket_start;
+        zeroed(bucket_start, nb + 1);
+        for b in boxes.iter() {
             bucket_start[b[0] as usize + 1] += 1;
         }
         for b in 0..nb {
             bucket_start[b + 1] += bucket_start[b];
         }
-        let mut fill = bucket_start.clone();
-        let mut bucket_points = vec![0u32; n];
+        let fill = &mut buffers.bucket_fill;
+        fill.clear();
+        fill.extend_from_slice(bucket_start);
+        let bucket_points = &mut buffers.bucket_points;
+        zeroed(bucket_points, n);
         for (i, b) in boxes.iter().enumerate() {
             let slot = &mut fill[b[0] as usize];
             bucket_points[*slot] = i as u32;
             *slot += 1;
         }
+        let (boxes, weights) = (&buffers.boxes[..], &buffers.weights[..]);
+        let (bucket_start, bucket_points) = (&buffers.bucket_start[..], &buffers.bucket_points[..]);
 
         // Spread charges onto m rows × n_fft columns (the zero-padded half is implicit).
         let row_len = n_fft;
-        let buffers = &mut self.buffers;
         for g in buffers.charges.iter_mut() {
             zeroed(g, m * row_len);
         }

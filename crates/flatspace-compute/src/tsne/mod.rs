@@ -11,6 +11,7 @@
 //! the number of threads.
 
 mod affinities;
+mod attraction;
 mod barnes_hut;
 mod exact;
 mod fft_interp;

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::affinities::SparseAffinities;
+use super::attraction::attraction;
 use super::barnes_hut;
 use super::exact;
 use super::fft_interp::FftRepulsion;
@@ -79,90 +80,6 @@ impl RepulsionEngine {
             Self::Fft(engine) => engine.repulsion(y, out),
         }
     }
-}
-
-/// Attractive forces Σ_j p_ij w^(1/α)(y_i − y_j) into `out`.
-pub(crate) fn attraction(
-    y: &[f64],
-    dim: usize,
-    p: &SparseAffinities,
-    kernel: Kernel,
-    out: &mut [f64],
-) {
-    out.par_chunks_mut(dim).enumerate().for_each(|(i, force)| {
-        let yi = &y[i * dim..(i + 1) * dim];
-        let (cols, vals) = p.row(i);
-        force.iter_mut().for_each(|f| *f = 0.0);
-        if dim == 2 && kernel.is_cauchy() {
-            let (f0, f1) = row_attraction_cauchy_2d([yi[0], yi[1]], cols, vals, y);
-            force[0] = f0;
-            force[1] = f1;
-        } else if dim == 2 {
-            let (mut f0, mut f1) = (0.0, 0.0);
-            for (&j, &pij) in cols.iter().zip(vals) {
-                let j = j as usize;
-                let d0 = yi[0] - y[2 * j];
-                let d1 = yi[1] - y[2 * j + 1];
-                let a = f64::from(pij) * kernel.attraction(d0 * d0 + d1 * d1);
-                f0 += a * d0;
-                f1 += a * d1;
-            }
-            force[0] = f0;
-            force[1] = f1;
-        } else {
-            for (&j, &pij) in cols.iter().zip(vals) {
-                let yj = &y[j as usize * dim..(j as usize + 1) * dim];
-                let mut d2 = 0.0;
-                for c in 0..dim {
-                    let d = yi[c] - yj[c];
-                    d2 += d * d;
-                }
-                let a = f64::from(pij) * kernel.attraction(d2);
-                for c in 0..dim {
-                    force[c] += a * (yi[c] - yj[c]);
-                }
-            }
-        }
-    });
-}
-
-/// Lanes of the attraction kernel: eight independent f32 accumulators, a shape the compiler
-/// turns into SIMD (one vector division per eight edges), summed in a fixed order.
-const LANES: usize = 8;
-
-/// Σ_j p_ij (y_i − y_j) / (1 + |y_i − y_j|²) for one row in 2D. Differences are taken in f64
-/// (coordinates may be large, neighbours close) and the kernel evaluated in f32.
-#[inline]
-fn row_attraction_cauchy_2d(yi: [f64; 2], cols: &[u32], vals: &[f32], y: &[f64]) -> (f64, f64) {
-    let mut ax = [0f32; LANES];
-    let mut ay = [0f32; LANES];
-    let mut col_chunks = cols.chunks_exact(LANES);
-    let mut val_chunks = vals.chunks_exact(LANES);
-    for (cc, vc) in (&mut col_chunks).zip(&mut val_chunks) {
-        let mut dx = [0f32; LANES];
-        let mut dy = [0f32; LANES];
-        for l in 0..LANES {
-            let j = cc[l] as usize;
-            dx[l] = (yi[0] - y[2 * j]) as f32;
-            dy[l] = (yi[1] - y[2 * j + 1]) as f32;
-        }
-        for l in 0..LANES {
-            let a = vc[l] / (1.0 + dx[l] * dx[l] + dy[l] * dy[l]);
-            ax[l] += a * dx[l];
-            ay[l] += a * dy[l];
-        }
-    }
-    let mut fx: f64 = ax.iter().map(|&v| f64::from(v)).sum();
-    let mut fy: f64 = ay.iter().map(|&v| f64::from(v)).sum();
-    for (&j, &pij) in col_chunks.remainder().iter().zip(val_chunks.remainder()) {
-        let j = j as usize;
-        let d0 = yi[0] - y[2 * j];
-        let d1 = yi[1] - y[2 * j + 1];
-        let a = f64::from(pij) / (1.0 + d0 * d0 + d1 * d1);
-        fx += a * d0;
-        fy += a * d1;
-    }
-    (fx, fy)
 }
 
 /// KL(P ‖ Q) = Σ p ln p − Σ p ln w + ln Z, given Z.

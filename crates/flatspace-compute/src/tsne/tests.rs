@@ -568,7 +568,7 @@ fn speed_70k() {
     let mut out = vec![0.0; y.len()];
     let t = Instant::now();
     for _ in 0..10 {
-        super::optimizer::attraction(&y, 2, &p, kernel, &mut out);
+        super::attraction::attraction(&y, 2, &p, kernel, &mut out);
     }
     let t_attr = t.elapsed() / 10;
     let mut engine = FftRepulsion::new(kernel, 3, 50, 200, 1.0);
@@ -631,7 +631,7 @@ fn force_speed() {
     let mut out = vec![0.0; y.len()];
     let (t, c) = (Instant::now(), cpu_seconds());
     for _ in 0..50 {
-        super::optimizer::attraction(&y, 2, &p, kernel, &mut out);
+        super::attraction::attraction(&y, 2, &p, kernel, &mut out);
     }
     let t_attr = t.elapsed() / 50;
     let c_attr = (cpu_seconds() - c) / 50.0 * 1e3;
