@@ -117,6 +117,9 @@ enum Command {
         negative_gradient_method: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// kNN graph behind the affinities: auto, exact or approx.
+        #[arg(long, default_value = "auto")]
+        knn_method: String,
         /// Where to write the n_rows × n_components layout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -244,6 +247,7 @@ fn run() -> Result<()> {
             metric,
             negative_gradient_method,
             seed,
+            knn_method,
             out,
         } => {
             use flatspace_compute::tsne::TsneParams;
@@ -256,6 +260,7 @@ fn run() -> Result<()> {
                     .parse()
                     .context("--negative-gradient-method")?,
                 seed,
+                knn_method: knn_method_named(&knn_method)?,
                 ..Default::default()
             };
             run_tsne(&input, &params, out.as_deref())?
@@ -396,6 +401,16 @@ fn run_pca(
 }
 
 #[allow(clippy::too_many_arguments)]
+fn knn_method_named(name: &str) -> Result<flatspace_compute::knn::KnnMethod> {
+    use flatspace_compute::knn::KnnMethod;
+    Ok(match name {
+        "auto" => KnnMethod::Auto,
+        "exact" => KnnMethod::Exact,
+        "approx" | "nndescent" => KnnMethod::NnDescent,
+        other => bail!("kNN method {other:?}: expected auto, exact or approx"),
+    })
+}
+
 fn run_knn(
     input: &Path,
     k: usize,
@@ -405,14 +420,9 @@ fn run_knn(
     out: Option<&Path>,
     truth: Option<&Path>,
 ) -> Result<Value> {
-    use flatspace_compute::knn::{KnnMethod, KnnParams, knn_graph};
+    use flatspace_compute::knn::{KnnParams, knn_graph};
     let metric: Metric = metric.parse().context("--metric")?;
-    let method = match method {
-        "auto" => KnnMethod::Auto,
-        "exact" => KnnMethod::Exact,
-        "approx" | "nndescent" => KnnMethod::NnDescent,
-        other => bail!("--method {other:?}: expected auto, exact or approx"),
-    };
+    let method = knn_method_named(method)?;
     let (m, load_s) = load(input)?;
     let x = view(&m)?;
     let params = KnnParams {
