@@ -400,7 +400,6 @@ fn run_pca(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn knn_method_named(name: &str) -> Result<flatspace_compute::knn::KnnMethod> {
     use flatspace_compute::knn::KnnMethod;
     Ok(match name {
@@ -411,6 +410,7 @@ fn knn_method_named(name: &str) -> Result<flatspace_compute::knn::KnnMethod> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_knn(
     input: &Path,
     k: usize,

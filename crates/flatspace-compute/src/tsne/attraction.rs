@@ -1,6 +1,6 @@
 //! Attractive forces Σ_j p_ij w_ij^(1/α) (y_i − y_j), one row at a time.
 //!
-//! The common case (2D, Cauchy kernel) is half of t-SNE's optimiser time: about 130 edges per
+//! The common case (2D, Cauchy kernel) was half of t-SNE's optimiser time: about 130 edges per
 //! row, every iteration. It has a portable body and an AVX2 one chosen once at run time; both
 //! compute the same operations in the same order, so they give the same bits and the layout does
 //! not depend on the machine's vector width. Differences are taken in f64 (coordinates may be
@@ -75,12 +75,7 @@ fn cauchy_2d_kernel() -> Cauchy2d {
 /// The reference body: per group of eight edges, f64 differences rounded to f32, then
 /// a = p / (1 + (dx² + dy²)) and lane-wise sums of a·dx and a·dy; the lanes are summed in order
 /// in f64 and the last `len % 8` edges are added in f64.
-pub(crate) fn row_cauchy_2d_portable(
-    yi: [f64; 2],
-    cols: &[u32],
-    vals: &[f32],
-    y: &[f64],
-) -> (f64, f64) {
+fn row_cauchy_2d_portable(yi: [f64; 2], cols: &[u32], vals: &[f32], y: &[f64]) -> (f64, f64) {
     let mut ax = [0f32; LANES];
     let mut ay = [0f32; LANES];
     let mut col_chunks = cols.chunks_exact(LANES);

@@ -661,3 +661,18 @@ fn renumbered_rows_come_back_in_the_callers_order() {
     let acc = centroid_accuracy(&model.embedding, 2, &labels);
     assert!(acc > 0.99, "centroid accuracy {acc}");
 }
+
+/// Gains follow openTSNE's rule: +0.2 when the gradient opposes the last step (a zero last step
+/// counts as opposing), ×0.8 + 0.01 otherwise, so a gain that keeps shrinking settles at 0.05.
+#[test]
+fn gains_follow_opentsnes_rule() {
+    use super::optimizer::next_gain;
+    assert_eq!(next_gain(1.0, 0.5, -0.1), 1.2);
+    assert_eq!(next_gain(1.0, 0.5, 0.0), 1.2);
+    assert!((next_gain(1.0, -0.5, -0.1) - 0.81).abs() < 1e-12);
+    let mut g = 1.0;
+    for _ in 0..200 {
+        g = next_gain(g, 1.0, 1.0);
+    }
+    assert!((g - 0.05).abs() < 1e-9, "settled at {g}");
+}
