@@ -14,7 +14,9 @@ Baselines of the same data, same run, timed alternately with ours (repeat i of e
 repeat i of every baseline): ``np.save`` of the array, ``pyarrow.parquet.write_table`` of the
 label + fixed-size-list table (as ``pyarrow`` logs it; pyarrow's defaults, no fsync) and of the wide
 DataFrame (``pa.Table.from_pandas``), and the first again followed by an fsync of the file
-(``parquet_fsync``), because the store fsyncs every table it commits.
+(``parquet_fsync``), because the store fsyncs every table it commits. Before every timed call,
+ours or a baseline, an untimed ``os.sync()`` flushes what the earlier calls left dirty, so no call
+waits for another's write-back.
 
 Memory: ``--peak-rss`` logs once in a fresh child process (one per mode) and reports that
 process's peak resident set size (``ru_maxrss``) beside the size of the float array it created.
@@ -56,6 +58,9 @@ class Timings:
         self.cpu: list[float] = []
 
     def time(self, fn: Callable[[], None]) -> None:
+        # Untimed: flush what earlier calls left dirty (Parquet files are not fsynced), so no
+        # call pays for the write-back of another's data.
+        os.sync()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         fn()
         self.wall.append(time.perf_counter() - wall0)
