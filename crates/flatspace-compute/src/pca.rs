@@ -322,8 +322,8 @@ fn covariance_solver(
 }
 
 /// Applies the covariance operator to the columns of `q` (d × l, column-major f32):
-/// returns `Xcᵀ Xc q / denom` (d × l column-major f64) and the centred sum of squares / denom.
-/// `C·Q` for the covariance C of the rows, and the total variance when `want_total` (else 0).
+/// returns `Xcᵀ Xc q / denom` (d × l column-major f64) and, when `want_total`, the centred sum
+/// of squares / denom (else 0).
 fn apply_covariance(
     x: MatrixView<'_>,
     mean: &[f64],
