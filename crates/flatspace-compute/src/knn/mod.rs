@@ -373,6 +373,32 @@ mod tests {
         assert!(same as f64 >= 0.999 * (g.n_rows * g.k) as f64);
     }
 
+    /// Tight clusters far from the origin and from each other: ‖x‖² + ‖y‖² − 2x·y loses most
+    /// of its digits there (squared norms near 5·10⁶, squared distances near 10), which once
+    /// gave 99 of 280 rows a wrong neighbour. The lists now hold exact values.
+    #[test]
+    fn exact_is_exact_on_far_apart_tight_clusters() {
+        let (clusters, per, d) = (7, 40, 5);
+        let mut rng = crate::rng::Rng::new(10);
+        let centres: Vec<f64> = (0..clusters * d).map(|_| 1000.0 * rng.normal()).collect();
+        let data: Vec<f32> = (0..clusters * per)
+            .flat_map(|i| (0..d).map(move |j| (i % clusters) * d + j))
+            .map(|c| (centres[c] + rng.normal()) as f32)
+            .collect();
+        let n = clusters * per;
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let g = knn_graph(
+            x,
+            &params(2, Metric::Euclidean, KnnMethod::Exact),
+            &RunContext::silent(),
+        )
+        .expect("knn");
+        let truth = brute_force_knn(x, 2, Metric::Euclidean);
+        for i in 0..n {
+            assert_eq!(g.neighbors(i), truth.neighbors(i), "row {i}");
+        }
+    }
+
     #[test]
     fn exact_equals_brute_force_on_random_and_clustered_data() {
         for (n, d, clusters) in [(700, 9, 1), (1500, 20, 12), (300, 3, 4)] {
