@@ -174,6 +174,31 @@ fn offer_entry(
     }
 }
 
+/// Offers the entries `columns` of tile row `q` that pass a gate, one at a time: the portable
+/// scan, and the vector scan's last few columns.
+#[inline(always)]
+fn scan_row_entries(
+    qs: &mut Side<'_>,
+    rs: &mut Option<Side<'_>>,
+    q: usize,
+    row: &[f32],
+    columns: Range<usize>,
+    scale: f32,
+    keep: Keeping,
+) {
+    let lq = qs.lift[q];
+    for (j, &product) in row.iter().enumerate().take(columns.end).skip(columns.start) {
+        let (lr, kth_r) = match rs {
+            Some(s) => (s.lift[j], s.kth[j]),
+            None => (qs.lift[j], f32::NEG_INFINITY),
+        };
+        let value = entry_value(lq, lr, scale, product);
+        if value <= qs.kth[q] || value <= kth_r {
+            offer_entry(qs, rs, q, j, value, keep);
+        }
+    }
+}
+
 /// Scans a b × r tile of products; `rs` is `None` on the diagonal tile (rows against
 /// themselves). Portable body: one entry at a time.
 #[allow(clippy::too_many_arguments)]
@@ -186,23 +211,9 @@ fn scan_tile_portable(
     qs: &mut Side<'_>,
     rs: &mut Option<Side<'_>>,
 ) {
-    let b = qs.row_ids.len();
-    for q in 0..b {
-        let lq = qs.lift[q];
-        for j in 0..r {
-            let lr = match rs {
-                Some(s) => s.lift[j],
-                None => qs.lift[j],
-            };
-            let value = entry_value(lq, lr, scale, tile[q * stride + j]);
-            let kth_r = match rs {
-                Some(s) => s.kth[j],
-                None => f32::NEG_INFINITY,
-            };
-            if value <= qs.kth[q] || value <= kth_r {
-                offer_entry(qs, rs, q, j, value, keep);
-            }
-        }
+    for q in 0..qs.row_ids.len() {
+        let row = &tile[q * stride..q * stride + r];
+        scan_row_entries(qs, rs, q, row, 0..r, scale, keep);
     }
 }
 
@@ -256,16 +267,7 @@ fn scan_tile_avx2(
             }
             j += 8;
         }
-        for (jj, &product) in row.iter().enumerate().skip(full) {
-            let (lr, kth_r) = match rs {
-                Some(s) => (s.lift[jj], s.kth[jj]),
-                None => (qs.lift[jj], f32::NEG_INFINITY),
-            };
-            let value = entry_value(lq, lr, scale, product);
-            if value <= qs.kth[q] || value <= kth_r {
-                offer_entry(qs, rs, q, jj, value, keep);
-            }
-        }
+        scan_row_entries(qs, rs, q, row, full..r, scale, keep);
     }
 }
 
