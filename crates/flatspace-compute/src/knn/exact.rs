@@ -236,8 +236,13 @@ fn scan_tile_avx2(
     let full = r / 8 * 8;
     let vscale = _mm256_set1_ps(scale);
     // The reference rows' terms and k-th values; on the diagonal, the query rows' own terms
-    // and no second side (−∞ never passes).
-    let never = vec![f32::NEG_INFINITY; r];
+    // and no second side (−∞ never passes). Only the diagonal (once per leaf) allocates: thin
+    // pairs call this once per row.
+    let never = if rs.is_none() {
+        vec![f32::NEG_INFINITY; r]
+    } else {
+        Vec::new()
+    };
     for q in 0..b {
         let lq = qs.lift[q];
         let vlq = _mm256_set1_ps(lq);
@@ -957,23 +962,12 @@ mod tests {
     #[test]
     fn pruned_search_equals_brute_force_on_overlapping_clusters() {
         let (n, d, clusters, k) = (5000, 16, 12, 10);
-        let mut rng = Rng::new(3);
-        let centres: Vec<f32> = (0..clusters * d)
-            .map(|_| 1.5 * rng.normal() as f32)
-            .collect();
-        let mut data = Vec::with_capacity(n * d);
-        for _ in 0..n {
-            let c = rng.below(clusters);
-            data.extend((0..d).map(|j| centres[c * d + j] + 0.5 * rng.normal() as f32));
-        }
+        let data = super::super::tests::blobs_spread(n, d, clusters, 1.5, 0.5, 3);
         let x = MatrixView::new(&data, n, d).expect("shape");
         let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool")
-                .install(|| exact_counting_plans(x, k, Kind::SquaredL2, 1, &RunContext::silent()))
-                .expect("search")
+            super::super::tests::on_threads(threads, || {
+                exact_counting_plans(x, k, Kind::SquaredL2, 1, &RunContext::silent())
+            })
         };
         let (indices, values, plans) = run(3);
         let [skipped, thin, full] = plans;

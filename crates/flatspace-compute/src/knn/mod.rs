@@ -315,7 +315,8 @@ mod tests {
 
     /// Gaussian blobs: `clusters` centres spread by 4, unit spread.
     /// `f` on a pool of `threads` workers.
-    fn on_threads(threads: usize, f: impl FnOnce() -> Result<KnnGraph> + Send) -> KnnGraph {
+    /// Runs `f` on a pool of `threads` workers.
+    pub(super) fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> Result<T> + Send) -> T {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -325,15 +326,27 @@ mod tests {
     }
 
     fn blobs(n: usize, d: usize, clusters: usize, seed: u64) -> Vec<f32> {
+        blobs_spread(n, d, clusters, 4.0, 1.0, seed)
+    }
+
+    /// `n` rows around `clusters` centres drawn N(0, centre_scale²), each row N(centre, noise²).
+    pub(super) fn blobs_spread(
+        n: usize,
+        d: usize,
+        clusters: usize,
+        centre_scale: f32,
+        noise: f32,
+        seed: u64,
+    ) -> Vec<f32> {
         let mut rng = crate::rng::Rng::new(seed);
         let centres: Vec<f32> = (0..clusters * d)
-            .map(|_| 4.0 * rng.normal() as f32)
+            .map(|_| centre_scale * rng.normal() as f32)
             .collect();
         let mut data = Vec::with_capacity(n * d);
         for _ in 0..n {
             let c = rng.below(clusters);
             for j in 0..d {
-                data.push(centres[c * d + j] + rng.normal() as f32);
+                data.push(centres[c * d + j] + noise * rng.normal() as f32);
             }
         }
         data
