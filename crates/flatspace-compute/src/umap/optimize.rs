@@ -359,17 +359,22 @@ struct EpochConsts {
     per_negative: f32,
 }
 
-/// The negative samples of one step of [`block_epoch_body`]: `lane_of[t]` is the lane sample
-/// `t` repels; sample `t` takes pool slot `slot(key, counter + t)`. Samples go in groups of 8
-/// (the last one padded), so the scalar and vector versions draw and add in the same order and
-/// give the same bits.
+/// The negative samples of one step of [`block_epoch_body`], drawn in rounds: round `r` holds
+/// sample `r` of every lane that takes more than `r` samples, and lane `l`'s sample in round
+/// `r` is pool slot `window(key, counter + r) + l`. The pool is a uniform draw, so each sample
+/// is still a uniform draw over all vertices, and the lanes of a round get distinct ones.
+/// Lane-aligned rounds of consecutive slots let the vector version load a round's samples with
+/// three plain loads (no gathers) and add its forces to all lanes at once (no scatter); the
+/// scalar and vector versions add in the same order, so they give the same bits.
 struct NegativeStep<'a, const D: usize> {
-    lane_of: &'a [u8],
+    /// Negative samples per lane this step.
+    counts: [u32; LANES],
     cur: &'a [[f32; D]; LANES],
     /// Per lane, the vertex it must not repel from (itself), or `u32::MAX`.
     exclude: [u32; LANES],
-    pool_ids: &'a [u32; POOL],
-    pool_pos: &'a [[f32; D]; POOL],
+    pool_ids: &'a [u32; POOL_SLOTS],
+    /// Pool positions by coordinate (`pool_pos[d][slot]`), so a round's are contiguous.
+    pool_pos: &'a [[f32; POOL_SLOTS]; D],
     key: u32,
     counter: u32,
     a: f32,
@@ -377,9 +382,17 @@ struct NegativeStep<'a, const D: usize> {
     two_gamma_b: f32,
 }
 
-/// A pool slot from a counter: a 32-bit integer hash (xor-shift-multiply rounds), top bits.
+impl<const D: usize> NegativeStep<'_, D> {
+    /// Rounds this step takes (the largest per-lane count); the counter advances 1 per round.
+    fn rounds(&self) -> u32 {
+        self.counts.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// The first of a round's `LANES` consecutive pool slots, from a counter: a 32-bit integer
+/// hash (xor-shift-multiply rounds), top bits.
 #[inline(always)]
-fn pool_slot(key: u32, counter: u32) -> usize {
+fn pool_window(key: u32, counter: u32) -> usize {
     let mut h = key.wrapping_add(counter);
     h ^= h >> 16;
     h = h.wrapping_mul(0x7feb_352d);
@@ -389,91 +402,76 @@ fn pool_slot(key: u32, counter: u32) -> usize {
     (h >> (32 - POOL_BITS)) as usize
 }
 
-/// Repulsive steps of one [`NegativeStep`], added into `steps`, lane by lane.
+/// Repulsive steps of one [`NegativeStep`], added into `steps`, round by round.
 #[inline(always)]
 fn negative_steps_portable<const D: usize>(
     n: &NegativeStep<'_, D>,
     steps: &mut [[f32; D]; LANES],
     pow: impl Fn(&[f32; LANES], f32) -> [f32; LANES],
 ) {
-    for (g, group) in n.lane_of.chunks(8).enumerate() {
-        let base = n.counter.wrapping_add(8 * g as u32);
-        let mut diffs = [[0.0f32; D]; 8];
-        let mut d2s = [0.0f32; 8];
-        for (i, &l) in group.iter().enumerate() {
-            let slot = pool_slot(n.key, base.wrapping_add(i as u32));
-            if n.pool_ids[slot] != n.exclude[l as usize] {
-                let (cur, other) = (&n.cur[l as usize], &n.pool_pos[slot]);
+    for round in 0..n.rounds() {
+        let window = pool_window(n.key, n.counter.wrapping_add(round));
+        let mut diffs = [[0.0f32; D]; LANES];
+        let mut d2s = [0.0f32; LANES];
+        for l in 0..LANES {
+            let slot = window + l;
+            if n.pool_ids[slot] != n.exclude[l] {
                 let mut d2 = 0.0f32;
                 for d in 0..D {
-                    diffs[i][d] = cur[d] - other[d];
-                    d2 += diffs[i][d] * diffs[i][d];
+                    diffs[l][d] = n.cur[l][d] - n.pool_pos[d][slot];
+                    d2 += diffs[l][d] * diffs[l][d];
                 }
-                d2s[i] = d2;
+                d2s[l] = d2;
             }
         }
         let pws = pow(&d2s, n.b);
-        for (i, &l) in group.iter().enumerate() {
-            if d2s[i] > 0.0 {
-                let coeff = n.two_gamma_b / ((0.001 + d2s[i]) * (n.a * pws[i] + 1.0));
+        for l in 0..LANES {
+            if round < n.counts[l] && d2s[l] > 0.0 {
+                let coeff = n.two_gamma_b / ((0.001 + d2s[l]) * (n.a * pws[l] + 1.0));
                 for d in 0..D {
-                    steps[l as usize][d] += clip(coeff * diffs[i][d]);
+                    steps[l][d] += clip(coeff * diffs[l][d]);
                 }
             }
         }
     }
 }
 
-/// [`negative_steps_portable`] for two dimensions in AVX2: eight samples per register (hash,
-/// gathers from the pool, power, coefficient, clip), then added to their lanes in order.
+/// [`negative_steps_portable`] for two dimensions in AVX2: one round per register (loads from
+/// the pool, power, coefficient, clip), added to all lanes under a mask. A lane
+/// without a sample in the round adds +0.0, which leaves its sum's bits unchanged (the sum
+/// starts at +0.0, and no sum of finite floats rounds to −0.0).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]) {
     use std::arch::x86_64::*;
-    let pool = n.pool_pos.as_flattened();
-    let cur = n.cur.as_flattened();
-    // Lane positions and exclusions as registers, picked per sample by a permute.
     let mut cur_x = [0.0f32; LANES];
     let mut cur_y = [0.0f32; LANES];
+    let mut counts = [0i32; LANES];
     for l in 0..LANES {
-        cur_x[l] = cur[2 * l];
-        cur_y[l] = cur[2 * l + 1];
+        cur_x[l] = n.cur[l][0];
+        cur_y[l] = n.cur[l][1];
+        counts[l] = n.counts[l].min(i32::MAX as u32) as i32;
     }
-    // SAFETY: every load and store below touches 8 lanes of 8-element arrays; the gathers read
-    // pool entries whose indices are below POOL (the hash's top POOL_BITS bits).
+    // SAFETY: every load and store below touches 8 lanes of 8-element arrays, or the 8 pool
+    // slots of a window, which starts below POOL (the hash's top POOL_BITS bits) in arrays of
+    // POOL + LANES.
     unsafe {
         let cx = _mm256_loadu_ps(cur_x.as_ptr());
         let cy = _mm256_loadu_ps(cur_y.as_ptr());
         let excl = _mm256_loadu_si256(n.exclude.as_ptr().cast());
-        let key = _mm256_set1_epi32(n.key as i32);
-        let offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let counts = _mm256_loadu_si256(counts.as_ptr().cast());
         let clip_hi = _mm256_set1_ps(CLIP);
         let clip_lo = _mm256_set1_ps(-CLIP);
-        for (g, group) in n.lane_of.chunks(8).enumerate() {
-            let m = group.len();
-            let mut lanes = [0i32; 8];
-            for (o, &l) in lanes.iter_mut().zip(group) {
-                *o = i32::from(l);
-            }
-            let lanes_v = _mm256_loadu_si256(lanes.as_ptr().cast());
-            let base = n.counter.wrapping_add(8 * g as u32);
-            let mut h = _mm256_add_epi32(
-                _mm256_add_epi32(key, _mm256_set1_epi32(base as i32)),
-                offsets,
-            );
-            h = _mm256_xor_si256(h, _mm256_srli_epi32::<16>(h));
-            h = _mm256_mullo_epi32(h, _mm256_set1_epi32(0x7feb_352d));
-            h = _mm256_xor_si256(h, _mm256_srli_epi32::<15>(h));
-            h = _mm256_mullo_epi32(h, _mm256_set1_epi32(0x846c_a68b_u32 as i32));
-            h = _mm256_xor_si256(h, _mm256_srli_epi32::<16>(h));
-            let slots = _mm256_srli_epi32::<{ 32 - POOL_BITS as i32 }>(h);
-            let ids = _mm256_i32gather_epi32::<4>(n.pool_ids.as_ptr().cast(), slots);
-            let twice = _mm256_add_epi32(slots, slots);
-            let px = _mm256_i32gather_ps::<4>(pool.as_ptr(), twice);
-            let py = _mm256_i32gather_ps::<4>(pool.as_ptr().add(1), twice);
-            let dx = _mm256_sub_ps(_mm256_permutevar8x32_ps(cx, lanes_v), px);
-            let dy = _mm256_sub_ps(_mm256_permutevar8x32_ps(cy, lanes_v), py);
-            let own = _mm256_cmpeq_epi32(ids, _mm256_permutevar8x32_epi32(excl, lanes_v));
+        let mut sum_x = _mm256_setzero_ps();
+        let mut sum_y = _mm256_setzero_ps();
+        for round in 0..n.rounds() {
+            let window = pool_window(n.key, n.counter.wrapping_add(round));
+            let ids = _mm256_loadu_si256(n.pool_ids.as_ptr().add(window).cast());
+            let px = _mm256_loadu_ps(n.pool_pos[0].as_ptr().add(window));
+            let py = _mm256_loadu_ps(n.pool_pos[1].as_ptr().add(window));
+            let dx = _mm256_sub_ps(cx, px);
+            let dy = _mm256_sub_ps(cy, py);
+            let own = _mm256_cmpeq_epi32(ids, excl);
             let d2 = _mm256_andnot_ps(
                 _mm256_castsi256_ps(own),
                 _mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)),
@@ -488,17 +486,18 @@ fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]
             );
             let gx = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(coeff, dx), clip_lo), clip_hi);
             let gy = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(coeff, dy), clip_lo), clip_hi);
-            let pushes = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(d2, _mm256_setzero_ps()));
-            let (mut out_x, mut out_y) = ([0.0f32; 8], [0.0f32; 8]);
-            _mm256_storeu_ps(out_x.as_mut_ptr(), gx);
-            _mm256_storeu_ps(out_y.as_mut_ptr(), gy);
-            for i in 0..m {
-                if pushes & (1 << i) != 0 {
-                    let l = lanes[i] as usize;
-                    steps[l][0] += out_x[i];
-                    steps[l][1] += out_y[i];
-                }
-            }
+            let active =
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(counts, _mm256_set1_epi32(round as i32)));
+            let push = _mm256_and_ps(active, _mm256_cmp_ps::<_CMP_GT_OQ>(d2, _mm256_setzero_ps()));
+            sum_x = _mm256_add_ps(sum_x, _mm256_and_ps(push, gx));
+            sum_y = _mm256_add_ps(sum_y, _mm256_and_ps(push, gy));
+        }
+        let (mut out_x, mut out_y) = ([0.0f32; LANES], [0.0f32; LANES]);
+        _mm256_storeu_ps(out_x.as_mut_ptr(), sum_x);
+        _mm256_storeu_ps(out_y.as_mut_ptr(), sum_y);
+        for l in 0..LANES {
+            steps[l][0] += out_x[l];
+            steps[l][1] += out_y[l];
         }
     }
 }
@@ -516,6 +515,8 @@ const LANES: usize = 8;
 /// samples are taken per pool entry at 70,000 rows).
 const POOL_BITS: u32 = 10;
 const POOL: usize = 1 << POOL_BITS;
+/// Pool entries drawn: a window starts below `POOL` and spans `LANES` slots.
+const POOL_SLOTS: usize = POOL + LANES;
 
 /// One epoch over the head vertices `first..first + own.len() / D`, `LANES` heads at a time.
 #[allow(clippy::too_many_arguments)]
@@ -544,19 +545,20 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
     let mut due = [0u64; LANES];
     let mut cur = [[0.0f32; D]; LANES];
     let mut next_head = 0usize;
-    let mut pool_ids = [0u32; POOL];
-    let mut pool_pos = [[0.0f32; D]; POOL];
+    let mut pool_ids = [0u32; POOL_SLOTS];
+    let mut pool_pos = [[0.0f32; POOL_SLOTS]; D];
     // Draw first, then read: a tight loop of independent reads keeps many cache misses in flight.
     for id in pool_ids.iter_mut() {
         *id = rng.below(c.n_tail) as u32;
     }
-    for (pos, &id) in pool_pos.iter_mut().zip(&pool_ids) {
-        *pos = others.get(id as usize);
+    for (slot, &id) in pool_ids.iter().enumerate() {
+        let pos = others.get(id as usize);
+        for d in 0..D {
+            pool_pos[d][slot] = pos[d];
+        }
     }
     let key = rng.next_u64() as u32;
     let mut counter = 0u32;
-    // Owning lane of each negative sample of one step (a lane's samples are consecutive).
-    let mut lane_of: Vec<u8> = Vec::with_capacity(8 * LANES);
     loop {
         // Each lane's next edge due this epoch, starting new heads as lanes run dry.
         let mut edge = [IDLE; LANES];
@@ -594,52 +596,67 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
             break;
         }
 
+        // Per lane: the edge's tail position and negative-sample schedule. An idle lane pairs
+        // with itself (distance 0: no attraction) and with a schedule that owes no samples.
+        // The arithmetic below is branch-free over the lanes, so it compiles to vector code.
+        let mut tail_pos = cur;
+        let mut next_negative = [c.epoch; LANES];
+        let mut epochs_per_negative = [1.0f32; LANES];
+        for l in 0..LANES {
+            if edge[l] != IDLE {
+                let st = &mut state[edge[l] - edge_base];
+                tail_pos[l] = others.get(st.tail as usize);
+                st.next_sample += st.epochs_per_sample;
+                next_negative[l] = st.next_negative;
+                epochs_per_negative[l] = st.epochs_per_sample * c.per_negative;
+            }
+        }
+
         // Attraction along each lane's edge.
         let mut diffs = [[0.0f32; D]; LANES];
         let mut d2s = [0.0f32; LANES];
         for l in 0..LANES {
-            if edge[l] == IDLE {
-                continue;
-            }
-            let other = others.get(state[edge[l] - edge_base].tail as usize);
             for d in 0..D {
-                diffs[l][d] = cur[l][d] - other[d];
+                diffs[l][d] = cur[l][d] - tail_pos[l][d];
                 d2s[l] += diffs[l][d] * diffs[l][d];
             }
         }
         let pws = pow(&d2s, c.b);
+        let mut coeffs = [0.0f32; LANES];
         for l in 0..LANES {
-            if d2s[l] > 0.0 {
-                let coeff = -two_ab * (pws[l] / d2s[l]) / (c.a * pws[l] + 1.0);
-                for d in 0..D {
-                    cur[l][d] += clip(coeff * diffs[l][d]) * c.attraction_step;
-                }
+            let coeff = -two_ab * (pws[l] / d2s[l]) / (c.a * pws[l] + 1.0);
+            coeffs[l] = if d2s[l] > 0.0 { coeff } else { 0.0 };
+        }
+        for l in 0..LANES {
+            for d in 0..D {
+                cur[l][d] += clip(coeffs[l] * diffs[l][d]) * c.attraction_step;
             }
         }
 
-        // Negative samples for every lane, evaluated at the lane's position after attraction.
-        lane_of.clear();
+        // Negative samples for every lane, evaluated at the lane's position after attraction:
+        // as many as the edge's negative-sample schedule owes by this epoch.
+        let mut owed = [0.0f32; LANES];
+        for l in 0..LANES {
+            owed[l] = ((c.epoch - next_negative[l]) / epochs_per_negative[l])
+                .max(0.0)
+                .trunc();
+            next_negative[l] += owed[l] * epochs_per_negative[l];
+        }
+        let mut counts = [0u32; LANES];
         let mut exclude = [u32::MAX; LANES];
         for l in 0..LANES {
-            let e = edge[l];
-            if e == IDLE {
-                continue;
-            }
-            let st = &mut state[e - edge_base];
-            st.next_sample += st.epochs_per_sample;
-            let epochs_per_negative = st.epochs_per_sample * c.per_negative;
-            let n_negative = ((c.epoch - st.next_negative) / epochs_per_negative).max(0.0) as usize;
-            if n_negative > 0 {
-                st.next_negative += n_negative as f32 * epochs_per_negative;
-            }
-            lane_of.extend(std::iter::repeat_n(l as u8, n_negative));
-            if c.same_set {
-                exclude[l] = (first + head[l]) as u32;
+            if edge[l] != IDLE {
+                state[edge[l] - edge_base].next_negative = next_negative[l];
+                // Saturating conversion; a count is a handful in practice.
+                counts[l] = owed[l] as u32;
+                if c.same_set {
+                    exclude[l] = (first + head[l]) as u32;
+                }
             }
         }
         let mut steps = [[0.0f32; D]; LANES];
         let step = NegativeStep {
-            lane_of: &lane_of,
+            counts,
             cur: &cur,
             exclude,
             pool_ids: &pool_ids,
@@ -651,7 +668,7 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
             two_gamma_b,
         };
         negatives(&step, &mut steps);
-        counter = counter.wrapping_add(8 * lane_of.len().div_ceil(8) as u32);
+        counter = counter.wrapping_add(step.rounds());
         for l in 0..LANES {
             if edge[l] != IDLE {
                 for d in 0..D {
@@ -965,23 +982,20 @@ mod tests {
     #[test]
     fn vector_negative_steps_match_the_portable_ones() {
         let mut rng = Rng::new(9);
-        let mut pool_ids = [0u32; POOL];
-        let mut pool_pos = [[0.0f32; 2]; POOL];
-        for (id, pos) in pool_ids.iter_mut().zip(pool_pos.iter_mut()) {
+        let mut pool_ids = [0u32; POOL_SLOTS];
+        let mut pool_pos = [[0.0f32; POOL_SLOTS]; 2];
+        for (slot, id) in pool_ids.iter_mut().enumerate() {
             *id = rng.below(50) as u32;
-            *pos = [rng.normal() as f32 * 3.0, rng.normal() as f32 * 3.0];
+            for coords in pool_pos.iter_mut() {
+                coords[slot] = rng.normal() as f32 * 3.0;
+            }
         }
         let cur: [[f32; 2]; LANES] =
             std::array::from_fn(|_| [rng.normal() as f32, rng.normal() as f32]);
-        // Uneven sample counts per lane, an idle lane, a total that is not a multiple of 8.
-        let counts = [5usize, 0, 7, 1, 12, 5, 3, 6];
-        let lane_of: Vec<u8> = counts
-            .iter()
-            .enumerate()
-            .flat_map(|(l, &k)| std::iter::repeat_n(l as u8, k))
-            .collect();
+        // Uneven sample counts per lane and an idle lane.
+        let counts = [5u32, 0, 7, 1, 12, 5, 3, 6];
         let step = NegativeStep {
-            lane_of: &lane_of,
+            counts,
             cur: &cur,
             exclude: std::array::from_fn(|l| l as u32 * 5),
             pool_ids: &pool_ids,
