@@ -417,9 +417,9 @@ fn negative_steps_portable<const D: usize>(
             let slot = window + l;
             if n.pool_ids[slot] != n.exclude[l] {
                 let mut d2 = 0.0f32;
-                for d in 0..D {
-                    diffs[l][d] = n.cur[l][d] - n.pool_pos[d][slot];
-                    d2 += diffs[l][d] * diffs[l][d];
+                for ((diff, &cur), coords) in diffs[l].iter_mut().zip(&n.cur[l]).zip(n.pool_pos) {
+                    *diff = cur - coords[slot];
+                    d2 += *diff * *diff;
                 }
                 d2s[l] = d2;
             }
