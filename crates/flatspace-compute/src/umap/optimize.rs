@@ -124,89 +124,38 @@ fn due_mask(edges: &[EdgeState], epoch: f32) -> u64 {
     mask
 }
 
-/// `x^p` lane by lane for `x >= 0` (0 below the smallest normal and for infinities): the
-/// power in every attractive and repulsive gradient. Same polynomials as [`fast_pow_lane`].
-#[cfg(not(target_arch = "x86_64"))]
+/// `log2(1 + f) / f` on `f ∈ [√½ − 1, √2 − 1]`, degree 8 (weighted least squares on Chebyshev
+/// nodes, fitted for this file): `log2` of the mantissa to 6e-8.
+const LOG2_POLY: [f32; 9] = [
+    std::f32::consts::LOG2_E,
+    -0.721_347_5,
+    0.480_910_78,
+    -0.360_692_1,
+    0.287_901_76,
+    -0.239_194_9,
+    0.216_119_13,
+    -0.205_705_6,
+    0.122_805_28,
+];
+
+/// `2^r` on `r ∈ [−½, ½]`, degree 5, fitted the same way: relative error 2.2e-7.
+const EXP2_POLY: [f32; 6] = [
+    1.000_000_1,
+    0.693_146_94,
+    0.240_221_22,
+    0.055_507_425,
+    0.009_675_46,
+    0.001_326_697,
+];
+
+/// `x^p` lane by lane for `x >= 0` (0 below the smallest normal, for infinities and NaN): the
+/// power in every attractive and repulsive gradient. The same operations as the AVX2 version.
 fn pow_lanes(x: &[f32; LANES], p: f32) -> [f32; LANES] {
     std::array::from_fn(|l| fast_pow_lane(x[l], p))
 }
 
-/// SSE2 version of [`pow_lanes`], four lanes at a time (LLVM does not vectorise the scalar
-/// lanes by itself). SSE2 is part of the x86-64 baseline.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn pow_lanes(x: &[f32; LANES], p: f32) -> [f32; LANES] {
-    use std::arch::x86_64::*;
-    let mut out = [0.0f32; LANES];
-    for quarter in 0..LANES / 4 {
-        // SAFETY: SSE2 is always available on x86-64; the unaligned loads and stores read and
-        // write four lanes inside the `LANES`-element arrays.
-        unsafe {
-            let x = _mm_loadu_ps(x.as_ptr().add(quarter * 4));
-            let one = _mm_set1_ps(1.0);
-            let select = |mask: __m128, yes: __m128, no: __m128| {
-                _mm_or_ps(_mm_and_ps(mask, yes), _mm_andnot_ps(mask, no))
-            };
-            let valid = _mm_and_ps(
-                _mm_cmpge_ps(x, _mm_set1_ps(f32::MIN_POSITIVE)),
-                _mm_cmple_ps(x, _mm_set1_ps(f32::MAX)),
-            );
-            let xs = select(valid, x, one);
-            let bits = _mm_castps_si128(xs);
-            let raw_exponent = _mm_sub_epi32(
-                _mm_and_si128(_mm_srli_epi32(bits, 23), _mm_set1_epi32(0xff)),
-                _mm_set1_epi32(127),
-            );
-            let m_raw = _mm_castsi128_ps(_mm_or_si128(
-                _mm_and_si128(bits, _mm_set1_epi32(0x007f_ffff)),
-                _mm_set1_epi32(0x3f80_0000),
-            ));
-            let big = _mm_cmpgt_ps(m_raw, _mm_set1_ps(std::f32::consts::SQRT_2));
-            let m = select(big, _mm_mul_ps(m_raw, _mm_set1_ps(0.5)), m_raw);
-            // `big` lanes are all ones (−1 as integers): subtracting adds one to the exponent.
-            let exponent = _mm_sub_epi32(raw_exponent, _mm_castps_si128(big));
-            let t = _mm_div_ps(_mm_sub_ps(m, one), _mm_add_ps(m, one));
-            let t2 = _mm_mul_ps(t, t);
-            let mut series = _mm_add_ps(
-                _mm_set1_ps(1.0 / 5.0),
-                _mm_mul_ps(t2, _mm_set1_ps(1.0 / 7.0)),
-            );
-            series = _mm_add_ps(_mm_set1_ps(1.0 / 3.0), _mm_mul_ps(t2, series));
-            series = _mm_add_ps(one, _mm_mul_ps(t2, series));
-            let ln_m = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(2.0), t), series);
-            let log2_x = _mm_add_ps(
-                _mm_cvtepi32_ps(exponent),
-                _mm_mul_ps(ln_m, _mm_set1_ps(std::f32::consts::LOG2_E)),
-            );
-            let y = _mm_min_ps(
-                _mm_max_ps(_mm_mul_ps(_mm_set1_ps(p), log2_x), _mm_set1_ps(-126.0)),
-                _mm_set1_ps(126.0),
-            );
-            let magic = _mm_set1_ps(12_582_912.0);
-            let shifted = _mm_add_ps(y, magic);
-            let i = _mm_sub_ps(shifted, magic);
-            let i_int = _mm_sub_epi32(_mm_castps_si128(shifted), _mm_set1_epi32(0x4B40_0000));
-            let z = _mm_mul_ps(_mm_sub_ps(y, i), _mm_set1_ps(std::f32::consts::LN_2));
-            let mut poly = _mm_add_ps(
-                _mm_set1_ps(1.0 / 120.0),
-                _mm_mul_ps(z, _mm_set1_ps(1.0 / 720.0)),
-            );
-            for c in [1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-                poly = _mm_add_ps(_mm_set1_ps(c), _mm_mul_ps(z, poly));
-            }
-            let scale = _mm_castsi128_ps(_mm_slli_epi32(
-                _mm_add_epi32(i_int, _mm_set1_epi32(127)),
-                23,
-            ));
-            let pw = _mm_and_ps(_mm_mul_ps(scale, poly), valid);
-            _mm_storeu_ps(out.as_mut_ptr().add(quarter * 4), pw);
-        }
-    }
-    out
-}
-
-/// AVX2 version of [`pow_lanes`]: all eight lanes in one register, the same operations (no
-/// fused multiply-adds, so it gives the SSE2 version's results bit for bit).
+/// AVX2 version of [`pow_lanes`]: all eight lanes in one register, the same operations in the
+/// same order (fused multiply-adds where the scalar version calls `mul_add`), so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn pow8_avx2(x: &[f32; LANES], p: f32) -> [f32; LANES] {
@@ -223,14 +172,12 @@ fn pow8_avx2(x: &[f32; LANES], p: f32) -> [f32; LANES] {
 #[target_feature(enable = "avx2,fma")]
 fn pow8_m256(x: std::arch::x86_64::__m256, p: f32) -> std::arch::x86_64::__m256 {
     use std::arch::x86_64::*;
-    let one = _mm256_set1_ps(1.0);
-    let select = |mask: __m256, yes: __m256, no: __m256| _mm256_blendv_ps(no, yes, mask);
+    let splat = |v: f32| _mm256_set1_ps(v);
     let valid = _mm256_and_ps(
-        _mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_set1_ps(f32::MIN_POSITIVE)),
-        _mm256_cmp_ps::<_CMP_LE_OQ>(x, _mm256_set1_ps(f32::MAX)),
+        _mm256_cmp_ps::<_CMP_GE_OQ>(x, splat(f32::MIN_POSITIVE)),
+        _mm256_cmp_ps::<_CMP_LE_OQ>(x, splat(f32::MAX)),
     );
-    let xs = select(valid, x, one);
-    let bits = _mm256_castps_si256(xs);
+    let bits = _mm256_castps_si256(x);
     let raw_exponent = _mm256_sub_epi32(
         _mm256_and_si256(_mm256_srli_epi32::<23>(bits), _mm256_set1_epi32(0xff)),
         _mm256_set1_epi32(127),
@@ -239,46 +186,41 @@ fn pow8_m256(x: std::arch::x86_64::__m256, p: f32) -> std::arch::x86_64::__m256 
         _mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff)),
         _mm256_set1_epi32(0x3f80_0000),
     ));
-    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(m_raw, _mm256_set1_ps(std::f32::consts::SQRT_2));
-    let m = select(big, _mm256_mul_ps(m_raw, _mm256_set1_ps(0.5)), m_raw);
-    let exponent = _mm256_sub_epi32(raw_exponent, _mm256_castps_si256(big));
-    let t = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
-    let t2 = _mm256_mul_ps(t, t);
-    let mut series = _mm256_add_ps(
-        _mm256_set1_ps(1.0 / 5.0),
-        _mm256_mul_ps(t2, _mm256_set1_ps(1.0 / 7.0)),
-    );
-    series = _mm256_add_ps(_mm256_set1_ps(1.0 / 3.0), _mm256_mul_ps(t2, series));
-    series = _mm256_add_ps(one, _mm256_mul_ps(t2, series));
-    let ln_m = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0), t), series);
-    let log2_x = _mm256_add_ps(
-        _mm256_cvtepi32_ps(exponent),
-        _mm256_mul_ps(ln_m, _mm256_set1_ps(std::f32::consts::LOG2_E)),
-    );
+    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(m_raw, splat(std::f32::consts::SQRT_2));
+    let m = _mm256_blendv_ps(m_raw, _mm256_mul_ps(m_raw, splat(0.5)), big);
+    // `big` lanes are all ones (−1 as integers): subtracting adds one to the exponent.
+    let exponent = _mm256_cvtepi32_ps(_mm256_sub_epi32(raw_exponent, _mm256_castps_si256(big)));
+    let f = _mm256_sub_ps(m, splat(1.0));
+    let c = LOG2_POLY.map(splat);
+    let f2 = _mm256_mul_ps(f, f);
+    let f4 = _mm256_mul_ps(f2, f2);
+    let f8 = _mm256_mul_ps(f4, f4);
+    let p01 = _mm256_fmadd_ps(c[1], f, c[0]);
+    let p23 = _mm256_fmadd_ps(c[3], f, c[2]);
+    let p45 = _mm256_fmadd_ps(c[5], f, c[4]);
+    let p67 = _mm256_fmadd_ps(c[7], f, c[6]);
+    let p03 = _mm256_fmadd_ps(p23, f2, p01);
+    let p47 = _mm256_fmadd_ps(p67, f2, p45);
+    let p07 = _mm256_fmadd_ps(p47, f4, p03);
+    let poly = _mm256_fmadd_ps(c[8], f8, p07);
+    let log2_x = _mm256_fmadd_ps(f, poly, exponent);
     let y = _mm256_min_ps(
-        _mm256_max_ps(
-            _mm256_mul_ps(_mm256_set1_ps(p), log2_x),
-            _mm256_set1_ps(-126.0),
-        ),
-        _mm256_set1_ps(126.0),
+        _mm256_max_ps(_mm256_mul_ps(splat(p), log2_x), splat(-126.0)),
+        splat(126.0),
     );
-    let magic = _mm256_set1_ps(12_582_912.0);
-    let shifted = _mm256_add_ps(y, magic);
-    let i = _mm256_sub_ps(shifted, magic);
-    let i_int = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B40_0000));
-    let z = _mm256_mul_ps(_mm256_sub_ps(y, i), _mm256_set1_ps(std::f32::consts::LN_2));
-    let mut poly = _mm256_add_ps(
-        _mm256_set1_ps(1.0 / 120.0),
-        _mm256_mul_ps(z, _mm256_set1_ps(1.0 / 720.0)),
-    );
-    for c in [1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        poly = _mm256_add_ps(_mm256_set1_ps(c), _mm256_mul_ps(z, poly));
-    }
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(y);
+    let r = _mm256_sub_ps(y, n);
+    let e = EXP2_POLY.map(splat);
+    let r2 = _mm256_mul_ps(r, r);
+    let q01 = _mm256_fmadd_ps(e[1], r, e[0]);
+    let q23 = _mm256_fmadd_ps(e[3], r, e[2]);
+    let q45 = _mm256_fmadd_ps(e[5], r, e[4]);
+    let q = _mm256_fmadd_ps(_mm256_fmadd_ps(q45, r2, q23), r2, q01);
     let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-        i_int,
+        _mm256_cvtps_epi32(n),
         _mm256_set1_epi32(127),
     )));
-    _mm256_and_ps(_mm256_mul_ps(scale, poly), valid)
+    _mm256_and_ps(_mm256_mul_ps(scale, q), valid)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -287,33 +229,52 @@ fn has_avx2_fma() -> bool {
     *AVX2.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
-/// `x^p` for `x >= 0` (0 for `x` below the smallest normal) via `2^(p·log2 x)` with short
-/// polynomials: relative error below 1e-6, several times cheaper than `powf`, which dominates
-/// the inner loop otherwise. Branch-free, so the vector versions compute the same lanes.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+/// `x^p` for `x >= 0` (0 for `x` below the smallest normal) as `2^(p·log2 x)` with short
+/// polynomials: relative error below 2e-6, several times cheaper than `powf`, which dominates
+/// the inner loop otherwise. Branch-free, so the vector version computes the same lanes.
+///
+/// Written for latency, not operation count: a negative sample's force is one long chain of
+/// dependent operations, and chains this long leave the out-of-order window short of work.
+/// So: no division (a polynomial in `m − 1` instead of the `(m − 1)/(m + 1)` series), both
+/// polynomials in Estrin's form (pairs by fused multiply-add, then powers of the argument),
+/// and rounding by instruction. On x86-64 CPUs without FMA, `mul_add` is a (slow, exact)
+/// library call; the layouts stay the same.
 #[inline(always)]
 fn fast_pow_lane(x: f32, p: f32) -> f32 {
     let valid = (f32::MIN_POSITIVE..=f32::MAX).contains(&x);
-    let xs = if valid { x } else { 1.0 };
-    let bits = xs.to_bits();
+    let bits = x.to_bits();
     let raw_exponent = ((bits >> 23) & 0xff) as i32 - 127;
     let m_raw = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
     let big = m_raw > std::f32::consts::SQRT_2;
     let m = if big { m_raw * 0.5 } else { m_raw };
-    let exponent = raw_exponent + i32::from(big);
-    let t = (m - 1.0) / (m + 1.0);
-    let t2 = t * t;
-    let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0))));
-    let y = (p * (exponent as f32 + ln_m * std::f32::consts::LOG2_E)).clamp(-126.0, 126.0);
-    let shifted = y + 12_582_912.0;
-    let i = shifted - 12_582_912.0;
-    let i_int = (shifted.to_bits() as i32).wrapping_sub(0x4B40_0000);
-    let z = (y - i) * std::f32::consts::LN_2;
-    let poly = 1.0
-        + z * (1.0
-            + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z / 720.0)))));
-    let r = f32::from_bits(((i_int + 127) as u32) << 23) * poly;
-    if valid { r } else { 0.0 }
+    let exponent = (raw_exponent + i32::from(big)) as f32;
+    let f = m - 1.0;
+    let c = &LOG2_POLY;
+    let f2 = f * f;
+    let f4 = f2 * f2;
+    let f8 = f4 * f4;
+    let p01 = c[1].mul_add(f, c[0]);
+    let p23 = c[3].mul_add(f, c[2]);
+    let p45 = c[5].mul_add(f, c[4]);
+    let p67 = c[7].mul_add(f, c[6]);
+    let p03 = p23.mul_add(f2, p01);
+    let p47 = p67.mul_add(f2, p45);
+    let p07 = p47.mul_add(f4, p03);
+    let poly = c[8].mul_add(f8, p07);
+    let log2_x = f.mul_add(poly, exponent);
+    let y = (p * log2_x).clamp(-126.0, 126.0);
+    let n = y.round_ties_even();
+    let r = y - n;
+    let e = &EXP2_POLY;
+    let r2 = r * r;
+    let q01 = e[1].mul_add(r, e[0]);
+    let q23 = e[3].mul_add(r, e[2]);
+    let q45 = e[5].mul_add(r, e[4]);
+    let q = q45.mul_add(r2, q23).mul_add(r2, q01);
+    // `n` is an integer in [−126, 126] (NaN only for invalid lanes, where `as` gives 0).
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let result = scale * q;
+    if valid { result } else { 0.0 }
 }
 
 #[inline(always)]
@@ -464,7 +425,10 @@ fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]
         let clip_lo = _mm256_set1_ps(-CLIP);
         let mut sum_x = _mm256_setzero_ps();
         let mut sum_y = _mm256_setzero_ps();
-        for round in 0..n.rounds() {
+        // One round's masked forces. Its chain of dependent operations (power, two divisions)
+        // is long, so rounds go in pairs: two independent chains side by side keep the
+        // pipelines fed where the out-of-order window alone does not reach the next round.
+        let force = |round: u32| {
             let window = pool_window(n.key, n.counter.wrapping_add(round));
             let ids = _mm256_loadu_si256(n.pool_ids.as_ptr().add(window).cast());
             let px = _mm256_loadu_ps(n.pool_pos[0].as_ptr().add(window));
@@ -489,8 +453,21 @@ fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]
             let active =
                 _mm256_castsi256_ps(_mm256_cmpgt_epi32(counts, _mm256_set1_epi32(round as i32)));
             let push = _mm256_and_ps(active, _mm256_cmp_ps::<_CMP_GT_OQ>(d2, _mm256_setzero_ps()));
-            sum_x = _mm256_add_ps(sum_x, _mm256_and_ps(push, gx));
-            sum_y = _mm256_add_ps(sum_y, _mm256_and_ps(push, gy));
+            (_mm256_and_ps(push, gx), _mm256_and_ps(push, gy))
+        };
+        let rounds = n.rounds();
+        let mut round = 0;
+        while round + 2 <= rounds {
+            let (ax, ay) = force(round);
+            let (bx, by) = force(round + 1);
+            sum_x = _mm256_add_ps(_mm256_add_ps(sum_x, ax), bx);
+            sum_y = _mm256_add_ps(_mm256_add_ps(sum_y, ay), by);
+            round += 2;
+        }
+        if round < rounds {
+            let (ax, ay) = force(round);
+            sum_x = _mm256_add_ps(sum_x, ax);
+            sum_y = _mm256_add_ps(sum_y, ay);
         }
         let (mut out_x, mut out_y) = ([0.0f32; LANES], [0.0f32; LANES]);
         _mm256_storeu_ps(out_x.as_mut_ptr(), sum_x);
@@ -624,7 +601,7 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
         let pws = pow(&d2s, c.b);
         let mut coeffs = [0.0f32; LANES];
         for l in 0..LANES {
-            let coeff = -two_ab * (pws[l] / d2s[l]) / (c.a * pws[l] + 1.0);
+            let coeff = -two_ab * pws[l] / (d2s[l] * (c.a * pws[l] + 1.0));
             coeffs[l] = if d2s[l] > 0.0 { coeff } else { 0.0 };
         }
         for l in 0..LANES {
