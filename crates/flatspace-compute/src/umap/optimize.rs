@@ -23,14 +23,20 @@
 //!   attractive step (umap-learn updates the position between them): the terms are independent,
 //!   so they vectorise, and the difference is far below the SGD noise.
 //! - Negative samples come from a per-block, per-epoch pool of 1,024 uniformly drawn vertices
-//!   held in L1, picked by a counter hash: still uniform draws over all vertices, without a
-//!   random read of the whole layout per sample. In 2D the AVX2 path hashes, gathers and
-//!   evaluates 8 samples per instruction; the portable path does the same arithmetic in the
-//!   same order, so layouts do not depend on the CPU.
+//!   held in L1: still uniform draws over all vertices, without a random read of the whole
+//!   layout per sample. A step's samples go in rounds, one per lane, from 8 consecutive pool
+//!   slots at a hashed offset, so in 2D the AVX2 path loads a round with plain loads (AMD's
+//!   gathers made the hashed-slot version twice as slow) and adds its forces to all lanes at
+//!   once. The portable path does the same arithmetic in the same order, so layouts do not
+//!   depend on the CPU.
+//! - The power `d^(2b)` is written for latency (see `fast_pow_lane`): a sample's force is one
+//!   long dependent chain, and its length, not the operation count, set the speed.
 //! - Per-edge state is one 16-byte record and due edges are found by a branch-free bit mask.
 //!
-//! Measured on the 70,000 × 50 mixture (2 threads, loaded machine, CPU s of the optimisation):
-//! 18–21 before these changes, 8.6–10.6 after, trustworthiness@10 0.986 both.
+//! Measured on the 70,000 × 50 mixture (CPU s of the optimisation): 18–21 before the lanes and
+//! the pool, 8.6–10.6 after (2 threads); then single-threaded, medians of 3: 10.5 with hashed
+//! slots, 6.3 with rounds of consecutive slots, 5.3 with the latency-bound power.
+//! Trustworthiness@10 0.986 throughout.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
