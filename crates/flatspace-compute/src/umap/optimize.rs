@@ -431,10 +431,7 @@ fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]
         let clip_lo = _mm256_set1_ps(-CLIP);
         let mut sum_x = _mm256_setzero_ps();
         let mut sum_y = _mm256_setzero_ps();
-        // One round's masked forces. Its chain of dependent operations (power, two divisions)
-        // is long, so rounds go in pairs: two independent chains side by side keep the
-        // pipelines fed where the out-of-order window alone does not reach the next round.
-        let force = |round: u32| {
+        for round in 0..n.rounds() {
             let window = pool_window(n.key, n.counter.wrapping_add(round));
             let ids = _mm256_loadu_si256(n.pool_ids.as_ptr().add(window).cast());
             let px = _mm256_loadu_ps(n.pool_pos[0].as_ptr().add(window));
@@ -459,21 +456,8 @@ fn negative_steps_avx2_2d(n: &NegativeStep<'_, 2>, steps: &mut [[f32; 2]; LANES]
             let active =
                 _mm256_castsi256_ps(_mm256_cmpgt_epi32(counts, _mm256_set1_epi32(round as i32)));
             let push = _mm256_and_ps(active, _mm256_cmp_ps::<_CMP_GT_OQ>(d2, _mm256_setzero_ps()));
-            (_mm256_and_ps(push, gx), _mm256_and_ps(push, gy))
-        };
-        let rounds = n.rounds();
-        let mut round = 0;
-        while round + 2 <= rounds {
-            let (ax, ay) = force(round);
-            let (bx, by) = force(round + 1);
-            sum_x = _mm256_add_ps(_mm256_add_ps(sum_x, ax), bx);
-            sum_y = _mm256_add_ps(_mm256_add_ps(sum_y, ay), by);
-            round += 2;
-        }
-        if round < rounds {
-            let (ax, ay) = force(round);
-            sum_x = _mm256_add_ps(sum_x, ax);
-            sum_y = _mm256_add_ps(sum_y, ay);
+            sum_x = _mm256_add_ps(sum_x, _mm256_and_ps(push, gx));
+            sum_y = _mm256_add_ps(sum_y, _mm256_and_ps(push, gy));
         }
         let (mut out_x, mut out_y) = ([0.0f32; LANES], [0.0f32; LANES]);
         _mm256_storeu_ps(out_x.as_mut_ptr(), sum_x);
