@@ -25,9 +25,9 @@
 //! - Negative samples come from a per-block, per-epoch pool of 1,024 uniformly drawn vertices
 //!   held in L1: still uniform draws over all vertices, without a random read of the whole
 //!   layout per sample. A step's samples go in rounds, one per lane, from 8 consecutive pool
-//!   slots at a hashed offset, so in 2D the AVX2 path loads a round with plain loads (AMD's
-//!   gathers made the hashed-slot version twice as slow) and adds its forces to all lanes at
-//!   once. The portable path does the same arithmetic in the same order, so layouts do not
+//!   slots at a hashed offset, so in 2D the AVX2 path loads a round with plain loads instead
+//!   of gathers (slow on AMD) and adds its forces to all lanes at once instead of scattering
+//!   them sample by sample. The portable path does the same arithmetic in the same order, so layouts do not
 //!   depend on the CPU.
 //! - The power `d^(2b)` is written for latency (see `fast_pow_lane`): a sample's force is one
 //!   long dependent chain, and its length, not the operation count, set the speed.
@@ -565,7 +565,7 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
 
         // Per lane: the edge's tail position and negative-sample schedule. An idle lane pairs
         // with itself (distance 0: no attraction) and with a schedule that owes no samples.
-        // The arithmetic below is branch-free over the lanes, so it compiles to vector code.
+        // The arithmetic below is branch-free over the lanes, so the compiler may vectorise it.
         let mut tail_pos = cur;
         let mut next_negative = [c.epoch; LANES];
         let mut epochs_per_negative = [1.0f32; LANES];
