@@ -18,74 +18,54 @@ const CHUNK: usize = 4096;
 /// Components up to this size use the dense eigensolver.
 const DENSE_MAX: usize = 400;
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    if a.len() <= CHUNK {
-        return a.iter().zip(b).map(|(x, y)| x * y).sum();
-    }
-    let partial: Vec<f64> = a
-        .par_chunks(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum())
-        .collect();
-    partial.iter().sum()
-}
-
-fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    y.par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK))
-        .for_each(|(yc, xc)| {
-            for (yv, xv) in yc.iter_mut().zip(xc) {
-                *yv += alpha * xv;
-            }
-        });
-}
-
 fn scale(alpha: f64, x: &mut [f64]) {
     x.par_chunks_mut(CHUNK)
         .for_each(|c| c.iter_mut().for_each(|v| *v *= alpha));
 }
 
-/// `y = (I + D^{-1/2} W D^{-1/2}) x` on a connected graph (all degrees positive).
+/// `y = (I + D^{-1/2} W D^{-1/2}) x` on a connected graph (all degrees positive), with the
+/// weights `w_ij / sqrt(d_i d_j)` computed once: one gather per stored edge in each product.
 struct ShiftedNormalizedAdjacency<'a> {
     graph: &'a CsrGraph,
-    inv_sqrt_degree: Vec<f64>,
+    scaled: Vec<f64>,
 }
 
-impl ShiftedNormalizedAdjacency<'_> {
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let g = self.graph;
-        let d = &self.inv_sqrt_degree;
-        y.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
-            for (r, o) in out.iter_mut().enumerate() {
-                let i = c * CHUNK + r;
-                let (cols, vals) = g.row(i);
-                let s: f64 = cols
-                    .iter()
-                    .zip(vals)
-                    .map(|(&j, &w)| f64::from(w) * d[j as usize] * x[j as usize])
-                    .sum();
-                *o = x[i] + d[i] * s;
+impl<'a> ShiftedNormalizedAdjacency<'a> {
+    fn new(graph: &'a CsrGraph, inv_sqrt_degree: &[f64]) -> Self {
+        let mut scaled = vec![0.0f64; graph.vals.len()];
+        scaled
+            .par_chunks_mut(CHUNK)
+            .zip(
+                graph
+                    .cols
+                    .par_chunks(CHUNK)
+                    .zip(graph.vals.par_chunks(CHUNK)),
+            )
+            .for_each(|(out, (cols, vals))| {
+                for ((o, &j), &w) in out.iter_mut().zip(cols).zip(vals) {
+                    *o = f64::from(w) * inv_sqrt_degree[j as usize];
+                }
+            });
+        // Row scaling by d_i^{-1/2}.
+        for (i, &di) in inv_sqrt_degree.iter().enumerate() {
+            for v in &mut scaled[graph.row_ptr[i]..graph.row_ptr[i + 1]] {
+                *v *= di;
             }
-        });
+        }
+        Self { graph, scaled }
     }
-}
 
-fn random_unit_orthogonal(n: usize, rng: &mut Rng, against: &[&[f64]]) -> Option<Vec<f64>> {
-    for _ in 0..4 {
-        let mut v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-        for _ in 0..2 {
-            for b in against {
-                let c = dot(b, &v);
-                axpy(-c, b, &mut v);
-            }
-        }
-        let norm = dot(&v, &v).sqrt();
-        if norm > 1e-8 {
-            scale(1.0 / norm, &mut v);
-            return Some(v);
-        }
+    /// Entry `i` of the product with `x`.
+    #[inline]
+    fn apply_row(&self, i: usize, x: &[f64]) -> f64 {
+        let range = self.graph.row_ptr[i]..self.graph.row_ptr[i + 1];
+        let s: f64 = self.graph.cols[range.clone()]
+            .iter()
+            .zip(&self.scaled[range])
+            .map(|(&j, &w)| w * x[j as usize])
+            .sum();
+        x[i] + s
     }
-    None
 }
 
 /// Symmetric eigendecomposition of a small dense row-major matrix: eigenvalues ascending and
@@ -117,6 +97,175 @@ fn dense_symmetric_eigen(n: usize, a: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
     Some((vals, vecs))
 }
 
+/// Sums per-chunk partial vectors in chunk order, so the result does not depend on threads.
+fn sum_in_order(partials: &[Vec<f64>], len: usize) -> Vec<f64> {
+    let mut total = vec![0.0f64; len];
+    for p in partials {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}
+
+/// The Lanczos basis, stored row-major (`n × cap`): row `i` holds entry `i` of every basis
+/// vector, so one sweep over the rows computes all Gram–Schmidt coefficients at once instead
+/// of one pass over memory per vector. The sweeps are fused further: the product `A·v`, the
+/// storing of `v` and the first coefficients share one sweep, and each subtraction computes
+/// the next pass's coefficients as it goes (on MNIST's graph: three sweeps a step instead of
+/// one per vector and pass).
+struct Basis {
+    cap: usize,
+    len: usize,
+    data: Vec<f64>,
+}
+
+impl Basis {
+    fn new(n: usize, cap: usize) -> Self {
+        Self {
+            cap,
+            len: 0,
+            data: vec![0.0; n * cap],
+        }
+    }
+
+    fn column(&self, j: usize) -> Vec<f64> {
+        self.data.chunks(self.cap).map(|row| row[j]).collect()
+    }
+
+    /// Stores `v` as the next basis vector, sets `w = A·v` and returns `[u0·w, V·w]` (the new
+    /// vector included), in one sweep over the rows.
+    fn extend_and_apply(
+        &mut self,
+        op: &ShiftedNormalizedAdjacency<'_>,
+        u0: &[f64],
+        v: &[f64],
+        w: &mut [f64],
+    ) -> Vec<f64> {
+        let (cap, j) = (self.cap, self.len);
+        let len = j + 1;
+        let partials: Vec<Vec<f64>> = self
+            .data
+            .par_chunks_mut(cap * CHUNK)
+            .zip(w.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (rows, wc))| {
+                let mut acc = vec![0.0f64; len + 1];
+                for (r, (row, wv)) in rows.chunks_mut(cap).zip(wc.iter_mut()).enumerate() {
+                    let i = c * CHUNK + r;
+                    row[j] = v[i];
+                    *wv = op.apply_row(i, v);
+                    acc[0] += u0[i] * *wv;
+                    for (a, &b) in acc[1..].iter_mut().zip(&row[..len]) {
+                        *a += b * *wv;
+                    }
+                }
+                acc
+            })
+            .collect();
+        self.len = len;
+        sum_in_order(&partials, len + 1)
+    }
+
+    /// `[u0·w, V·w]`.
+    fn coefficients(&self, u0: &[f64], w: &[f64]) -> Vec<f64> {
+        let (cap, len) = (self.cap, self.len);
+        let partials: Vec<Vec<f64>> = self
+            .data
+            .par_chunks(cap * CHUNK)
+            .zip(w.par_chunks(CHUNK).zip(u0.par_chunks(CHUNK)))
+            .map(|(rows, (wc, uc))| {
+                let mut acc = vec![0.0f64; len + 1];
+                for ((row, &wv), &uv) in rows.chunks(cap).zip(wc).zip(uc) {
+                    acc[0] += uv * wv;
+                    for (a, &b) in acc[1..].iter_mut().zip(&row[..len]) {
+                        *a += b * wv;
+                    }
+                }
+                acc
+            })
+            .collect();
+        sum_in_order(&partials, len + 1)
+    }
+
+    /// `w −= c[0]·u0 + Σ_l c[l+1]·v_l`; returns the updated `w`'s `[u0·w, V·w]` (when
+    /// `project`, else empty) and ‖w‖².
+    fn subtract(&self, u0: &[f64], c: &[f64], w: &mut [f64], project: bool) -> (Vec<f64>, f64) {
+        let (cap, len) = (self.cap, self.len);
+        let width = if project { len + 1 } else { 0 };
+        let partials: Vec<(Vec<f64>, f64)> = self
+            .data
+            .par_chunks(cap * CHUNK)
+            .zip(w.par_chunks_mut(CHUNK).zip(u0.par_chunks(CHUNK)))
+            .map(|(rows, (wc, uc))| {
+                let mut acc = vec![0.0f64; width];
+                let mut sq = 0.0f64;
+                for ((row, wv), &uv) in rows.chunks(cap).zip(wc.iter_mut()).zip(uc) {
+                    let s = row[..len]
+                        .iter()
+                        .zip(&c[1..])
+                        .fold(c[0] * uv, |s, (b, cl)| s + b * cl);
+                    *wv -= s;
+                    sq += *wv * *wv;
+                    if project {
+                        acc[0] += uv * *wv;
+                        for (a, &b) in acc[1..].iter_mut().zip(&row[..len]) {
+                            *a += b * *wv;
+                        }
+                    }
+                }
+                (acc, sq)
+            })
+            .collect();
+        let sq = partials.iter().map(|p| p.1).sum();
+        let acc: Vec<Vec<f64>> = partials.into_iter().map(|p| p.0).collect();
+        (sum_in_order(&acc, width), sq)
+    }
+
+    /// Orthogonalises `w` against `u0` and the basis by classical Gram–Schmidt done twice
+    /// (which keeps the basis orthogonal to working precision), given `w`'s first coefficients
+    /// `c1`; returns the basis vectors' coefficients (both passes added) and ‖w‖ afterwards.
+    fn orthogonalize(&self, u0: &[f64], c1: &[f64], w: &mut [f64]) -> (Vec<f64>, f64) {
+        let (c2, _) = self.subtract(u0, c1, w, true);
+        let (_, sq) = self.subtract(u0, &c2, w, false);
+        let total = c1[1..].iter().zip(&c2[1..]).map(|(a, b)| a + b).collect();
+        (total, sq.sqrt())
+    }
+
+    /// A seeded random unit vector orthogonal to `u0` and the basis.
+    fn fresh_direction(&self, u0: &[f64], rng: &mut Rng) -> Option<Vec<f64>> {
+        for _ in 0..4 {
+            let mut v: Vec<f64> = (0..u0.len()).map(|_| rng.normal()).collect();
+            let c1 = self.coefficients(u0, &v);
+            let (_, norm) = self.orthogonalize(u0, &c1, &mut v);
+            if norm > 1e-8 {
+                scale(1.0 / norm, &mut v);
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// Replaces the basis by the Ritz vectors `V·y[:, c]` for `c` in `columns` (`y` row-major
+    /// `m × m`), row by row in place.
+    fn rotate(&mut self, y: &[f64], m: usize, columns: &[usize]) {
+        let (cap, len) = (self.cap, self.len);
+        self.data.par_chunks_mut(cap * CHUNK).for_each(|rows| {
+            let mut tmp = vec![0.0f64; columns.len()];
+            for row in rows.chunks_mut(cap) {
+                for (t, &c) in tmp.iter_mut().zip(columns) {
+                    *t = row[..len]
+                        .iter()
+                        .enumerate()
+                        .fold(0.0, |s, (l, v)| s + v * y[l * m + c]);
+                }
+                row[..columns.len()].copy_from_slice(&tmp);
+            }
+        });
+        self.len = columns.len();
+    }
+}
+
 /// The `nev` largest eigenpairs of `op` restricted to the complement of the unit vector `u0`,
 /// eigenvalues descending. Stops at relative residual `tol` or after `max_matvecs` products
 /// (then returns the current Ritz approximation, which is enough for an initialisation).
@@ -135,48 +284,33 @@ fn thick_restart_lanczos(
     }
     let keep = (nev + (m - nev) / 2).min(m - 1);
     let mut rng = Rng::derive(seed, 0x5EC7);
-    let mut basis: Vec<Vec<f64>> = vec![random_unit_orthogonal(n, &mut rng, &[u0])?];
+    let mut basis = Basis::new(n, m);
+    // The next basis vector: stored by the sweep that multiplies it.
+    let mut next = basis.fresh_direction(u0, &mut rng)?;
     let mut h = vec![0.0f64; m * m];
     let mut matvecs = 0usize;
     let mut w = vec![0.0f64; n];
     loop {
         // Extend the basis to m vectors; `h` gets the upper triangle of Vᵀ A V.
         let residual_norm;
-        let mut j = basis.len() - 1;
         loop {
-            op.apply(&basis[j], &mut w);
+            let j = basis.len;
+            let c1 = basis.extend_and_apply(op, u0, &next, &mut w);
             matvecs += 1;
-            for pass in 0..2 {
-                let c0 = dot(u0, &w);
-                axpy(-c0, u0, &mut w);
-                let coeffs: Vec<f64> = basis.iter().map(|b| dot(b, &w)).collect();
-                for (i, (&c, b)) in coeffs.iter().zip(&basis).enumerate() {
-                    axpy(-c, b, &mut w);
-                    if pass == 0 {
-                        h[i * m + j] = c;
-                    } else {
-                        h[i * m + j] += c;
-                    }
-                }
+            let (coeffs, beta) = basis.orthogonalize(u0, &c1, &mut w);
+            for (i, c) in coeffs.into_iter().enumerate() {
+                h[i * m + j] = c;
             }
-            let beta = dot(&w, &w).sqrt();
             if j + 1 == m {
                 residual_norm = beta;
                 break;
             }
-            let next = if beta > 1e-10 {
-                let mut v = w.clone();
-                scale(1.0 / beta, &mut v);
-                v
+            next = if beta > 1e-10 {
+                w.iter().map(|v| v / beta).collect()
             } else {
                 // Invariant subspace found: continue with a fresh orthogonal direction.
-                let refs: Vec<&[f64]> = std::iter::once(u0)
-                    .chain(basis.iter().map(|b| b.as_slice()))
-                    .collect();
-                random_unit_orthogonal(n, &mut rng, &refs)?
+                basis.fresh_direction(u0, &mut rng)?
             };
-            basis.push(next);
-            j += 1;
         }
         // Rayleigh–Ritz on the projected matrix.
         let mut hs = vec![0.0f64; m * m];
@@ -193,22 +327,11 @@ fn thick_restart_lanczos(
             .all(|&c| (residual_norm * y[(m - 1) * m + c]).abs() <= tol * theta[c].abs().max(1e-3));
         let done = converged || matvecs >= max_matvecs;
         let n_new = if done { nev } else { keep };
-        let ritz: Vec<Vec<f64>> = order[..n_new]
-            .iter()
-            .map(|&c| {
-                let mut v = vec![0.0f64; n];
-                v.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, out)| {
-                    for (r, o) in out.iter_mut().enumerate() {
-                        let row = ci * CHUNK + r;
-                        *o = (0..m).map(|l| basis[l][row] * y[l * m + c]).sum();
-                    }
-                });
-                v
-            })
-            .collect();
+        basis.rotate(&y, m, &order[..n_new]);
         if done {
             let vals = order[..nev].iter().map(|&c| theta[c]).collect();
-            return Some((vals, ritz));
+            let vecs = (0..nev).map(|c| basis.column(c)).collect();
+            return Some((vals, vecs));
         }
         h.iter_mut().for_each(|v| *v = 0.0);
         for (i, &c) in order[..keep].iter().enumerate() {
@@ -216,18 +339,11 @@ fn thick_restart_lanczos(
         }
         // The couplings residual_norm·y[m−1, c] between the kept Ritz vectors and the next
         // basis vector come back exactly from Gram–Schmidt on the next step.
-        basis = ritz;
-        let next = if residual_norm > 1e-10 {
-            let mut v = w.clone();
-            scale(1.0 / residual_norm, &mut v);
-            v
+        next = if residual_norm > 1e-10 {
+            w.iter().map(|v| v / residual_norm).collect()
         } else {
-            let refs: Vec<&[f64]> = std::iter::once(u0)
-                .chain(basis.iter().map(|b| b.as_slice()))
-                .collect();
-            random_unit_orthogonal(n, &mut rng, &refs)?
+            basis.fresh_direction(u0, &mut rng)?
         };
-        basis.push(next);
     }
 }
 
@@ -272,10 +388,7 @@ fn connected_spectral(graph: &CsrGraph, dim: usize, seed: u64) -> Option<Vec<f64
     } else {
         let total: f64 = degrees.iter().sum();
         let u0: Vec<f64> = degrees.iter().map(|d| (d / total).sqrt()).collect();
-        let op = ShiftedNormalizedAdjacency {
-            graph,
-            inv_sqrt_degree,
-        };
+        let op = ShiftedNormalizedAdjacency::new(graph, &inv_sqrt_degree);
         let max_matvecs = if n > 200_000 { 400 } else { 1000 };
         thick_restart_lanczos(&op, &u0, dim, seed, 1e-4, max_matvecs)?.1
     };
@@ -406,6 +519,10 @@ pub fn spectral_layout(
 mod tests {
     use super::*;
 
+    fn dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
     fn ring(n: usize) -> CsrGraph {
         let blocks = vec![
             (0..n)
@@ -444,10 +561,8 @@ mod tests {
         let degrees = g.degrees();
         let total: f64 = degrees.iter().sum();
         let u0 = degrees.iter().map(|d| (d / total).sqrt()).collect();
-        let op = ShiftedNormalizedAdjacency {
-            graph: g,
-            inv_sqrt_degree: degrees.iter().map(|d| 1.0 / d.sqrt()).collect(),
-        };
+        let inv_sqrt_degree: Vec<f64> = degrees.iter().map(|d| 1.0 / d.sqrt()).collect();
+        let op = ShiftedNormalizedAdjacency::new(g, &inv_sqrt_degree);
         (op, u0)
     }
 
