@@ -424,12 +424,27 @@ fn scale_to_box(coords: &[f64], n: usize, dim: usize) -> Vec<f32> {
     out
 }
 
-/// PCA coordinates of the rows (`n × dim`, f64).
+/// PCA coordinates of the rows (`n × dim`, f64), as the reference's `init="pca"`; when the
+/// rows have fewer than `dim` columns the extra coordinates are 0.
 fn pca_coords(x: MatrixView<'_>, dim: usize, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<f64>> {
-    let _ = (x, dim, seed, ctx);
-    Err(ComputeError::InvalidInput(
-        "PCA initialisation is not available yet".into(),
-    ))
+    let (n, d) = (x.n_rows(), x.dim());
+    let k = dim.min(d);
+    let mut out = vec![0.0f64; n * dim];
+    if n == 0 || k == 0 {
+        return Ok(out);
+    }
+    let params = crate::pca::PcaParams {
+        n_components: k,
+        seed,
+        ..Default::default()
+    };
+    let result = crate::pca::pca(x, &params, ctx)?;
+    for i in 0..n {
+        for (o, &c) in out[i * dim..i * dim + k].iter_mut().zip(result.row(i)) {
+            *o = f64::from(c);
+        }
+    }
+    Ok(out)
 }
 
 /// Anchors for the components of a disconnected graph: PCA of the component centroids in

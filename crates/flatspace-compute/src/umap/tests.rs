@@ -115,7 +115,7 @@ fn small_params() -> UmapParams {
 #[test]
 fn well_separated_clusters_stay_separated() {
     let (data, labels) = blobs(150, 6, 20, 6.0, 1);
-    for init in [Init::Spectral, Init::Random] {
+    for init in [Init::Spectral, Init::Pca, Init::Random] {
         let params = UmapParams {
             init,
             ..small_params()
@@ -315,7 +315,7 @@ fn degenerate_inputs_do_not_panic() {
     assert!(model.embedding.iter().all(|v| v.is_finite()));
     // A disconnected graph: far-apart clusters and tiny n_neighbors, 3D, every init.
     let (far, labels) = blobs(40, 7, 5, 1000.0, 10);
-    for init in [Init::Spectral, Init::Random] {
+    for init in [Init::Spectral, Init::Pca, Init::Random] {
         let params = UmapParams {
             n_neighbors: 3,
             n_components: 3,
@@ -532,4 +532,46 @@ fn more_neighbours_keep_more_global_structure() {
         many > few + 0.3,
         "n_neighbors 4: {few:.3}, n_neighbors 60: {many:.3}"
     );
+}
+
+#[test]
+fn pca_init_starts_from_the_principal_axes() {
+    // Rows spread along one direction of 8-d space: with no epochs the layout is the scaled
+    // PCA start, so its first coordinate follows the position along that direction.
+    let mut rng = crate::rng::Rng::derive(5, 0);
+    let axis: Vec<f32> = (0..8)
+        .map(|c| if c % 3 == 0 { 0.5 } else { -0.3 })
+        .collect();
+    let n = 300;
+    let t: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 * 10.0 - 5.0).collect();
+    let data: Vec<f32> = t
+        .iter()
+        .flat_map(|&ti| {
+            let noise: Vec<f32> = (0..8).map(|_| 0.05 * rng.normal() as f32).collect();
+            axis.iter()
+                .zip(noise)
+                .map(move |(a, e)| ti * a + e)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let params = UmapParams {
+        init: Init::Pca,
+        n_epochs: Some(0),
+        ..Default::default()
+    };
+    let model = fit(view(&data, 8), &params, &RunContext::silent()).expect("fit");
+    let first: Vec<f64> = (0..n).map(|i| f64::from(model.embedding[i * 2])).collect();
+    let (mt, mf) = (
+        t.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64,
+        first.iter().sum::<f64>() / n as f64,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (&ti, &fi) in t.iter().zip(&first) {
+        let (a, b) = (f64::from(ti) - mt, fi - mf);
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    let corr = sxy / (sxx * syy).sqrt();
+    assert!(corr.abs() > 0.999, "first coordinate vs position: {corr}");
 }
