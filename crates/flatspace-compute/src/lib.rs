@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod knn;
+mod linalg;
 pub mod matrix;
 pub mod metrics;
 pub mod pca;

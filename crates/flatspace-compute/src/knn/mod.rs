@@ -459,9 +459,10 @@ mod tests {
 
     #[test]
     fn nn_descent_on_long_rows_with_constant_columns() {
-        // Above 96 dimensions the trees split a random projection and the search reorders
-        // the columns by variance and drops constant ones; none of that may cost recall,
-        // introduce duplicates, or depend on the thread count.
+        // Above 96 informative columns the trees split the leading principal coordinates
+        // (here more axes than the data's rank, so some axes are arbitrary) and the search
+        // reorders the columns by variance and drops constant ones; none of that may cost
+        // recall, introduce duplicates, or depend on the thread count.
         // Clusters in 16 dimensions spread linearly over 159 (embeddings and images have a
         // low intrinsic dimension), 40 blank columns in front (as MNIST's borders) and a
         // constant one at the end.
