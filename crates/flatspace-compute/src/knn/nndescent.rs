@@ -725,11 +725,13 @@ pub(crate) fn nn_descent(
                     let leaf = leaves.leaf(l);
                     for (p, &a) in leaf.iter().enumerate() {
                         let others = &leaf[p + 1..];
+                        // After the first tree the lists are full: a pair farther than both
+                        // endpoints' k-th distance can stop early, as in the local join.
+                        let ta = g.threshold(a as usize);
                         bounds.clear();
-                        bounds.resize(others.len(), f32::INFINITY);
+                        bounds.extend(others.iter().map(|&b| ta.max(g.threshold(b as usize))));
                         dists.resize(others.len(), 0.0);
                         squared_l2_bounded_rows(row(a), &xs, d, others, &bounds, &mut dists);
-                        let ta = g.threshold(a as usize);
                         for (&b, &dd) in others.iter().zip(&dists) {
                             if a != b {
                                 push_update(&mut buckets, a, b, dd, ta, g.threshold(b as usize));

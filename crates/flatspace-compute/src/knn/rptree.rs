@@ -3,7 +3,7 @@
 //! Each node draws from its own stream (seed, node number), so the tree does not depend on the
 //! thread schedule.
 
-use super::kernels::dot;
+use super::kernels::{dot, prefetch};
 use crate::MatrixView;
 use crate::rng::Rng;
 
@@ -69,9 +69,17 @@ fn split(
         .zip(x.row(b))
         .map(|(&p, &q)| p - q)
         .collect();
+    // Rows of later trees sit all over memory: start loading a few rows ahead.
+    const AHEAD: usize = 8;
     let mut keyed: Vec<(f32, u32)> = ids
         .iter()
-        .map(|&i| (dot(x.row(i as usize), &dir), i))
+        .enumerate()
+        .map(|(p, &i)| {
+            if let Some(&next) = ids.get(p + AHEAD) {
+                prefetch(x.row(next as usize), 4);
+            }
+            (dot(x.row(i as usize), &dir), i)
+        })
         .collect();
     let half = n / 2;
     keyed.select_nth_unstable_by(half, |p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
