@@ -559,6 +559,70 @@ mod tests {
         assert!(dot(&vecs[0], &u0).abs() < 1e-6);
     }
 
+    /// A symmetric graph with `extra` seeded random edges per row on top of a ring (connected,
+    /// no repeated weights).
+    fn random_graph(n: usize, extra: usize, seed: u64) -> CsrGraph {
+        let mut rng = Rng::derive(seed, 1);
+        let mut edges: Vec<std::collections::BTreeMap<u32, f32>> = vec![Default::default(); n];
+        let mut link = |a: usize, b: usize, w: f32| {
+            if a != b {
+                edges[a].insert(b as u32, w);
+                edges[b].insert(a as u32, w);
+            }
+        };
+        for i in 0..n {
+            link(i, (i + 1) % n, 1.0);
+            for _ in 0..extra {
+                let j = rng.below(n);
+                link(i, j, 0.2 + rng.next_f64() as f32);
+            }
+        }
+        let rows = edges
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (i, m.into_iter().collect()))
+            .collect();
+        CsrGraph::from_row_blocks(n, vec![rows])
+    }
+
+    #[test]
+    fn lanczos_over_many_row_chunks_is_accurate_and_thread_independent() {
+        // 10,000 rows span three of the fixed chunks the sweeps sum over.
+        let n = 10_000;
+        let g = random_graph(n, 3, 9);
+        let (op, u0) = operator(&g);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| thick_restart_lanczos(&op, &u0, 2, 4, 1e-8, 5_000).expect("lanczos"))
+        };
+        let (vals, vecs) = run(1);
+        assert_eq!(
+            (vals.clone(), vecs.clone()),
+            run(3),
+            "same bits on 1 and 3 threads"
+        );
+        let mut av = vec![0.0f64; n];
+        for (&lambda, v) in vals.iter().zip(&vecs) {
+            for (i, o) in av.iter_mut().enumerate() {
+                *o = op.apply_row(i, v);
+            }
+            let residual: f64 = av
+                .iter()
+                .zip(v)
+                .map(|(a, x)| (a - lambda * x).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(residual < 1e-6, "‖Av − λv‖ = {residual}");
+            assert!((dot(v, v) - 1.0).abs() < 1e-9);
+            assert!(dot(v, &u0).abs() < 1e-9);
+        }
+        assert!(dot(&vecs[0], &vecs[1]).abs() < 1e-9);
+        assert!(vals[0] >= vals[1]);
+    }
+
     #[test]
     fn lanczos_agrees_with_the_dense_solver() {
         let n = 300;
