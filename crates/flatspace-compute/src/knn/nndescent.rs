@@ -260,7 +260,7 @@ impl CandidatePool {
 impl PoolPart<'_> {
     /// Offers every edge of the graph that touches this part's rows: i → j as a forward
     /// candidate of i, and as a reverse candidate of j, in the list matching the edge's flag.
-    fn fill(&mut self, g: &Graph, seed: u64, round: u64) {
+    fn fill(&mut self, g: &Graph, has_new: &[bool], seed: u64, round: u64) {
         let (lo, hi) = (self.lo, self.lo + self.new.2.len());
         let k = g.k;
         let n = g.idx.len() / k.max(1);
@@ -288,16 +288,16 @@ impl PoolPart<'_> {
                 if j == EMPTY {
                     continue;
                 }
-                let j_here = (lo..hi).contains(&(j as usize));
+                let is_new = g.new[i * k + s];
+                // An old list is only ever joined against its row's new candidates: rows
+                // without any need none (most rows, once the graph settles).
+                let i_here = i_here && (is_new || has_new[i]);
+                let j_here = (lo..hi).contains(&(j as usize)) && (is_new || has_new[j as usize]);
                 if !i_here && !j_here {
                     continue;
                 }
                 let p = priority(seed, round, i as u32, j);
-                let lists = if g.new[i * k + s] {
-                    &mut self.new
-                } else {
-                    &mut self.old
-                };
+                let lists = if is_new { &mut self.new } else { &mut self.old };
                 if i_here {
                     offer(lists, self.cap, i - lo, p, j);
                 }
@@ -780,18 +780,30 @@ pub(crate) fn nn_descent(
 
     let mc = config.max_candidates;
     let mut pool = CandidatePool::new(n, mc);
+    let mut has_new = vec![false; n];
     let stop_below = (config.delta * (n * k) as f64) as u64;
     for round in 0..config.max_rounds {
         ctx.check_cancelled()?;
         // Candidate lists: each range of target rows is filled by one task that scans every
         // edge, so no reverse-edge buffers are needed; a list keeps the `mc` smallest
         // (priority, id) offered, which does not depend on the order of the offers.
+        // Rows that get a "new" candidate: an endpoint of an edge flagged new.
+        has_new.fill(false);
+        for (i, (idx, new)) in graph.idx.chunks(k).zip(graph.new.chunks(k)).enumerate() {
+            for (&j, &is_new) in idx.iter().zip(new) {
+                if is_new && j != EMPTY {
+                    has_new[i] = true;
+                    has_new[j as usize] = true;
+                }
+            }
+        }
         let g = &graph;
+        let has_new_ref = &has_new;
         let ranges = candidate_ranges(n);
         pool.clear();
         pool.split_mut(&ranges)
             .into_par_iter()
-            .for_each(|mut part| part.fill(g, seed, round as u64));
+            .for_each(|mut part| part.fill(g, has_new_ref, seed, round as u64));
         // Sampled forward "new" entries become old.
         let new_lists = &pool.new;
         graph
