@@ -383,8 +383,8 @@ fn informative_columns(x: MatrixView<'_>) -> Vec<usize> {
     (0..d).filter(|&c| lo[c] < hi[c]).collect()
 }
 
-/// Subspace-iteration steps for the leading axes: they only decide how early the kernel gives
-/// up, not the distances, so a rough subspace is enough.
+/// Subspace-iteration steps for the leading axes: they only steer the trees' splits, never a
+/// distance, so a rough subspace is enough.
 const AXIS_ITERATIONS: usize = 3;
 
 /// Orthonormal axes (`p × w` row-major, decreasing variance) spanning roughly the leading
@@ -418,20 +418,23 @@ fn leading_axes(sample: &[f32], s: usize, w: usize, p: usize, seed: u64) -> Vec<
         }
     }
     let g = MatRef::from_column_major_slice(&gram, w, w);
+    let times_gram = |q: &[f64], out: &mut [f64]| {
+        matmul(
+            MatMut::from_column_major_slice_mut(out, w, p),
+            Accum::Replace,
+            g,
+            MatRef::from_column_major_slice(q, w, p),
+            1.0f64,
+            Par::Seq,
+        );
+    };
     let mut rng = Rng::derive(seed ^ 0xA7E5, 0);
     // Power steps with the columns only rescaled (the leading directions' spread stays far
     // within f64's range over a few steps), orthonormalised once at the end.
     let mut q: Vec<f64> = (0..w * p).map(|_| rng.normal()).collect();
     let mut gq = vec![0.0f64; w * p];
     for _ in 0..AXIS_ITERATIONS {
-        matmul(
-            MatMut::from_column_major_slice_mut(&mut gq, w, p),
-            Accum::Replace,
-            g,
-            MatRef::from_column_major_slice(&q, w, p),
-            1.0f64,
-            Par::Seq,
-        );
+        times_gram(&q, &mut gq);
         for (dst, src) in q.chunks_mut(w).zip(gq.chunks(w)) {
             let norm = src.iter().map(|v| v * v).sum::<f64>().sqrt();
             let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
@@ -441,14 +444,7 @@ fn leading_axes(sample: &[f32], s: usize, w: usize, p: usize, seed: u64) -> Vec<
         }
     }
     orthonormalize_columns(&mut q, w, p, &mut rng);
-    matmul(
-        MatMut::from_column_major_slice_mut(&mut gq, w, p),
-        Accum::Replace,
-        g,
-        MatRef::from_column_major_slice(&q, w, p),
-        1.0f64,
-        Par::Seq,
-    );
+    times_gram(&q, &mut gq);
     // Rayleigh–Ritz: T = Qᵀ G Q, its eigenvectors rotate Q into axes by decreasing variance.
     let mut t = vec![0.0f64; p * p];
     for a in 0..p {
