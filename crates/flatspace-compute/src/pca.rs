@@ -17,6 +17,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use rayon::prelude::*;
 
+use crate::linalg::orthonormalize;
 use crate::rng::Rng;
 use crate::{ComputeError, MatrixView, Result, RunContext};
 
@@ -387,47 +388,6 @@ fn apply_covariance(
         *zi /= denom;
     }
     Ok((z, total / denom))
-}
-
-/// Orthonormalises the columns of `m` (d × l column-major) in place by two rounds of modified
-/// Gram–Schmidt; a column that vanishes is replaced by a fresh random direction.
-fn orthonormalize(m: &mut [f64], d: usize, l: usize, rng: &mut Rng) {
-    for j in 0..l {
-        let mut attempts = 0;
-        loop {
-            let scale_before = norm(&m[j * d..(j + 1) * d]);
-            for _round in 0..2 {
-                for i in 0..j {
-                    let (prev, cur) = m.split_at_mut(j * d);
-                    let qi = &prev[i * d..(i + 1) * d];
-                    let cj = &mut cur[..d];
-                    let proj: f64 = qi.iter().zip(cj.iter()).map(|(a, b)| a * b).sum();
-                    for (c, &q) in cj.iter_mut().zip(qi) {
-                        *c -= proj * q;
-                    }
-                }
-            }
-            let nrm = norm(&m[j * d..(j + 1) * d]);
-            if nrm > 1e-10 * scale_before.max(f64::MIN_POSITIVE) && nrm > 0.0 && attempts < 8 {
-                for c in &mut m[j * d..(j + 1) * d] {
-                    *c /= nrm;
-                }
-                break;
-            }
-            if attempts >= 8 {
-                // d < l cannot happen (l ≤ d); keep the column finite regardless.
-                break;
-            }
-            attempts += 1;
-            for c in &mut m[j * d..(j + 1) * d] {
-                *c = rng.normal();
-            }
-        }
-    }
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|a| a * a).sum::<f64>().sqrt()
 }
 
 fn randomized_solver(

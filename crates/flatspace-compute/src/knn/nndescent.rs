@@ -443,7 +443,7 @@ fn leading_axes(sample: &[f32], s: usize, w: usize, p: usize, seed: u64) -> Vec<
             }
         }
     }
-    orthonormalize_columns(&mut q, w, p, &mut rng);
+    crate::linalg::orthonormalize(&mut q, w, p, &mut rng);
     times_gram(&q, &mut gq);
     // Rayleigh–Ritz: T = Qᵀ G Q, its eigenvectors rotate Q into axes by decreasing variance.
     let mut t = vec![0.0f64; p * p];
@@ -476,38 +476,6 @@ fn leading_axes(sample: &[f32], s: usize, w: usize, p: usize, seed: u64) -> Vec<
         }
     }
     axes
-}
-
-/// Orthonormalises the `p` columns of `m` (`w × p` column-major) by Gram–Schmidt done twice;
-/// a column that vanishes (the sample has lower rank) becomes a fresh random direction.
-fn orthonormalize_columns(m: &mut [f64], w: usize, p: usize, rng: &mut Rng) {
-    for j in 0..p {
-        for _attempt in 0..8 {
-            let before = m[j * w..(j + 1) * w]
-                .iter()
-                .map(|v| v * v)
-                .sum::<f64>()
-                .sqrt();
-            for _pass in 0..2 {
-                let (prev, cur) = m.split_at_mut(j * w);
-                let col = &mut cur[..w];
-                for i in 0..j {
-                    let qi = &prev[i * w..(i + 1) * w];
-                    let c: f64 = qi.iter().zip(col.iter()).map(|(a, b)| a * b).sum();
-                    for (v, &q) in col.iter_mut().zip(qi) {
-                        *v -= c * q;
-                    }
-                }
-            }
-            let col = &mut m[j * w..(j + 1) * w];
-            let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-            if norm > 1e-10 * before && norm > 0.0 {
-                col.iter_mut().for_each(|v| *v /= norm);
-                break;
-            }
-            col.iter_mut().for_each(|v| *v = rng.normal());
-        }
-    }
 }
 
 /// Rows per block in the projection pass (a block's GEMM runs on one thread, so the bits do
