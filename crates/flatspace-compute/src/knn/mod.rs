@@ -498,6 +498,50 @@ mod tests {
     }
 
     #[test]
+    fn half_precision_search_rows_give_the_same_graph() {
+        // 8-bit values over 256 (as MNIST's pixels): half precision holds them exactly, so the
+        // long-row search runs on half-precision rows, and must return the f32 search's graph
+        // bit for bit.
+        let (n, d, k) = (2000, 160, 10);
+        let low = blobs(n, 8, 10, 31);
+        let mut rng = crate::rng::Rng::new(6);
+        let map: Vec<f32> = (0..8 * d).map(|_| rng.normal() as f32).collect();
+        let data: Vec<f32> = low
+            .chunks(8)
+            .flat_map(|z| {
+                let map = &map;
+                (0..d).map(move |c| {
+                    let v: f32 = (0..8).map(|t| z[t] * map[t * d + c]).sum();
+                    (v * 4.0 + 128.0).round().clamp(0.0, 255.0) / 256.0
+                })
+            })
+            .collect();
+        assert!(data.iter().any(|&v| v > 0.0 && v < 1.0));
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("f16c") && is_x86_feature_detected!("avx2") {
+            assert!(
+                kernels::to_half_exact(&data).is_some(),
+                "the half path must run"
+            );
+        }
+        let x = MatrixView::new(&data, n, d).expect("shape");
+        let mut config = nndescent::NnDescentConfig::for_problem(n, d, k);
+        let ctx = RunContext::silent();
+        let half = nndescent::nn_descent(x, k, 3, &config, &ctx).expect("half");
+        config.half_precision = false;
+        let single = nndescent::nn_descent(x, k, 3, &config, &ctx).expect("f32");
+        assert!(
+            half == single,
+            "the half-precision search changed the graph"
+        );
+        let truth = brute_force_knn(x, k, Metric::Euclidean);
+        let g =
+            knn_graph(x, &params(k, Metric::Euclidean, KnnMethod::NnDescent), &ctx).expect("graph");
+        let recall = crate::metrics::graph_recall(&truth, &g).expect("recall");
+        assert!(recall >= 0.95, "recall {recall}");
+    }
+
+    #[test]
     fn deterministic_across_thread_counts() {
         let (n, d) = (3000, 16);
         let data = blobs(n, d, 8, 5);

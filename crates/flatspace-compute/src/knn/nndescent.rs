@@ -3,7 +3,8 @@
 //! Rows are first copied in the leaf order of one tree so that neighbours tend to sit close in
 //! memory (long rows also lose their constant columns and get the rest reordered, largest
 //! variance first, so the early-abandoning distance gives up sooner; their trees split the
-//! leading principal coordinates, see `TREE_DIM`). Each round: every row samples up to
+//! leading principal coordinates, see `TREE_DIM`; and when half precision holds every value
+//! exactly they are stored in it, see `SearchRows`). Each round: every row samples up to
 //! `max_candidates` "new" and "old" neighbours (forward and reverse edges, chosen by a seeded
 //! hash priority of the pair) into flat per-row lists, the local join measures every new–new and
 //! new–old pair among them with a one-to-many kernel, and pairs that beat an endpoint's current
@@ -16,7 +17,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::kernels::{prefetch, squared_l2_bounded, squared_l2_bounded_rows};
+use super::kernels::{
+    HalfRowsKernel, prefetch, squared_l2_bounded, squared_l2_bounded_rows, to_half_exact,
+};
 use super::rptree::rp_leaves;
 use super::topk::{EMPTY, insert_unique_flagged};
 use crate::rng::Rng;
@@ -30,6 +33,9 @@ pub(crate) struct NnDescentConfig {
     pub max_candidates: usize,
     pub max_rounds: usize,
     pub delta: f64,
+    /// Store long rows in half precision when that is exact (see `SearchRows`); the graph is
+    /// the same either way, so this only exists for the test that checks it.
+    pub half_precision: bool,
 }
 
 impl NnDescentConfig {
@@ -67,6 +73,7 @@ impl NnDescentConfig {
             // trees, stopping at 0.2% instead of 0.1% took 7.1–7.7 → 6.2–6.3 CPU s at the same
             // recall (0.986); the figures above are at 0.3%.
             delta: 0.003,
+            half_precision: true,
         }
     }
 }
@@ -578,11 +585,115 @@ impl LongRows {
     }
 }
 
+/// The rows NN-descent measures (in leaf order, `dim` values each). Long rows whose values
+/// half precision holds exactly (8-bit pixels scaled by a power of two, embeddings stored in
+/// half precision) are kept in half precision: the kernel reads half the bytes, and since it
+/// widens them to the very `f32` values, every distance, and so the graph, is bit for bit the
+/// one the `f32` rows give.
+///
 /// Every distance NN-descent keeps goes through the one (early-abandoning) kernel, so a pair
 /// measured twice gets a bit-identical value: the neighbour lists' duplicate check relies on it.
-#[inline]
-fn full_distance(a: &[f32], b: &[f32]) -> f32 {
-    squared_l2_bounded(a, b, f32::INFINITY)
+enum SearchRows {
+    Single {
+        values: Vec<f32>,
+        dim: usize,
+    },
+    Half {
+        values: Vec<u16>,
+        dim: usize,
+        kernel: HalfRowsKernel,
+    },
+}
+
+impl SearchRows {
+    /// Half precision when allowed, exact and converted by the CPU, else the `f32` rows.
+    fn compact(values: Vec<f32>, dim: usize, allow_half: bool) -> Self {
+        if !allow_half {
+            return Self::Single { values, dim };
+        }
+        match to_half_exact(&values) {
+            Some((half, kernel)) => Self::Half {
+                values: half,
+                dim,
+                kernel,
+            },
+            None => Self::Single { values, dim },
+        }
+    }
+
+    /// The `f32` rows, if that is how they are stored.
+    fn single(&self) -> Option<&[f32]> {
+        match self {
+            Self::Single { values, .. } => Some(values),
+            Self::Half { .. } => None,
+        }
+    }
+
+    /// [`squared_l2_bounded_rows`] from row `a` to the rows `ids`.
+    #[inline]
+    fn bounded_rows(&self, a: u32, ids: &[u32], bounds: &[f32], out: &mut [f32]) {
+        let a = a as usize;
+        match self {
+            Self::Single { values, dim } => squared_l2_bounded_rows(
+                &values[a * dim..(a + 1) * dim],
+                values,
+                *dim,
+                ids,
+                bounds,
+                out,
+            ),
+            Self::Half {
+                values,
+                dim,
+                kernel,
+            } => kernel(
+                &values[a * dim..(a + 1) * dim],
+                values,
+                *dim,
+                ids,
+                bounds,
+                out,
+            ),
+        }
+    }
+
+    /// The whole distance between rows `a` and `b`.
+    fn distance(&self, a: u32, b: u32) -> f32 {
+        let (a, b) = (a as usize, b as usize);
+        match self {
+            Self::Single { values, dim } => squared_l2_bounded(
+                &values[a * dim..(a + 1) * dim],
+                &values[b * dim..(b + 1) * dim],
+                f32::INFINITY,
+            ),
+            Self::Half {
+                values,
+                dim,
+                kernel,
+            } => {
+                let mut out = [0.0f32];
+                kernel(
+                    &values[a * dim..(a + 1) * dim],
+                    values,
+                    *dim,
+                    &[b as u32],
+                    &[f32::INFINITY],
+                    &mut out,
+                );
+                out[0]
+            }
+        }
+    }
+
+    /// Starts loading the first 128 values of row `i` (the kernel's first block).
+    #[inline]
+    fn prefetch_row(&self, i: u32) {
+        let i = i as usize;
+        match self {
+            Self::Single { values, dim } => prefetch(&values[i * dim..(i + 1) * dim], 8),
+            Self::Half { values, dim, .. } => prefetch(&values[i * dim..(i + 1) * dim], 4),
+        }
+    }
 }
 
 /// Squared-L2 kNN of the rows of `x` (row ids in the original order), sorted by (distance, id).
@@ -619,9 +730,10 @@ pub(crate) fn nn_descent(
         let tree_input = long.tree_coordinates(x);
         let tree_view = MatrixView::new(&tree_input, n, TREE_DIM)?;
         let first = rp_leaves(tree_view, config.leaf_size, seed);
-        let xs = long.search_rows(x, &first.order);
+        let w = long.columns.len();
+        let xs = SearchRows::compact(long.search_rows(x, &first.order), w, config.half_precision);
         let tree_rows = permute(tree_view, &first.order);
-        (xs, long.columns.len(), first, Some(tree_rows))
+        (xs, w, first, Some(tree_rows))
     } else {
         let reduced: Option<Vec<f32>> = (columns.len() < d).then(|| {
             let w = columns.len();
@@ -641,14 +753,18 @@ pub(crate) fn nn_descent(
             None => x,
         };
         let first = rp_leaves(base, config.leaf_size, seed);
-        (permute(base, &first.order), base.dim(), first, None)
+        let xs = SearchRows::Single {
+            values: permute(base, &first.order),
+            dim: base.dim(),
+        };
+        (xs, base.dim(), first, None)
     };
     let perm = first.order.clone();
+    // Short rows are their own tree rows (and always stored in `f32`).
     let tree_rows_view = match &tree_rows {
         Some(t) => MatrixView::new(t, n, TREE_DIM)?,
-        None => MatrixView::new(&xs, n, d)?,
+        None => MatrixView::new(xs.single().unwrap_or_default(), n, d)?,
     };
-    let row = |i: u32| -> &[f32] { &xs[i as usize * d..(i as usize + 1) * d] };
 
     let mut graph = Graph {
         k,
@@ -695,7 +811,7 @@ pub(crate) fn nn_descent(
                         bounds.clear();
                         bounds.extend(others.iter().map(|&b| ta.max(g.threshold(b as usize))));
                         dists.resize(others.len(), 0.0);
-                        squared_l2_bounded_rows(row(a), &xs, d, others, &bounds, &mut dists);
+                        xs.bounded_rows(a, others, &bounds, &mut dists);
                         for (&b, &dd) in others.iter().zip(&dists) {
                             if a != b {
                                 push_update(&mut buckets, a, b, dd, ta, g.threshold(b as usize));
@@ -727,7 +843,7 @@ pub(crate) fn nn_descent(
                 tries += 1;
                 let j = rng.below(n) as u32;
                 if j as usize != i {
-                    let dd = full_distance(&xs[i * d..(i + 1) * d], row(j));
+                    let dd = xs.distance(i as u32, j);
                     insert_unique_flagged(dist, idx, new, dd, j, true);
                 }
             }
@@ -735,7 +851,7 @@ pub(crate) fn nn_descent(
             let mut j = 0u32;
             while idx[k - 1] == EMPTY && (j as usize) < n {
                 if j as usize != i {
-                    let dd = full_distance(&xs[i * d..(i + 1) * d], row(j));
+                    let dd = xs.distance(i as u32, j);
                     insert_unique_flagged(dist, idx, new, dd, j, true);
                 }
                 j += 1;
@@ -798,7 +914,7 @@ pub(crate) fn nn_descent(
                     // The next row's candidates come from all over memory: start loading them.
                     if v + 1 < n {
                         for &c in new_lists.list(v + 1).iter().chain(old_lists.list(v + 1)) {
-                            prefetch(row(c), 8);
+                            xs.prefetch_row(c);
                             prefetch(&g.dist[c as usize * k + k - 1..][..1], 1);
                         }
                     }
@@ -814,7 +930,7 @@ pub(crate) fn nn_descent(
                         bounds.clear();
                         bounds.extend(thr[p + 1..].iter().map(|&tb| ta.max(tb)));
                         dists.resize(others.len(), 0.0);
-                        squared_l2_bounded_rows(row(a), &xs, d, others, &bounds, &mut dists);
+                        xs.bounded_rows(a, others, &bounds, &mut dists);
                         for ((&b, &tb), &dd) in others.iter().zip(&thr[p + 1..]).zip(&dists) {
                             if a != b {
                                 push_update(&mut buckets, a, b, dd, ta, tb);
