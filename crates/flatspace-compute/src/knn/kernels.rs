@@ -74,6 +74,25 @@ fn sq_l2_bounded_body<const FMA: bool>(a: &[f32], b: &[f32], bound: f32) -> f32 
     total + sq_l2_body::<FMA>(&a[start..n], &b[start..n])
 }
 
+/// The early-abandoning sum of the AVX2 bounded kernels (`f32` and half precision), as
+/// [`sq_l2_bounded_body`]: `stretch(start, len)` over 128-value blocks, stopping once the
+/// partial sum exceeds `bound`. (The portable body keeps its own loop: its closure would not
+/// inherit the AVX-512 build's target features.)
+#[inline(always)]
+fn bounded_blocks(n: usize, bound: f32, stretch: impl Fn(usize, usize) -> f32) -> f32 {
+    const BLOCK: usize = 128;
+    let mut total = 0.0f32;
+    let mut start = 0;
+    while start + BLOCK < n {
+        total += stretch(start, BLOCK);
+        if total > bound {
+            return total;
+        }
+        start += BLOCK;
+    }
+    total + stretch(start, n - start)
+}
+
 /// [`sq_l2_bounded_body`] from `a` to the rows `ids` of the row-major `data` (`dim` columns),
 /// one bound a row. The same body per pair, so each value is bit-identical to the single-pair
 /// kernel's.
@@ -220,19 +239,9 @@ mod x86 {
     #[inline]
     unsafe fn sq_l2_bounded_ptr(a: *const f32, b: *const f32, n: usize, bound: f32) -> f32 {
         // SAFETY: callers pass pointers to at least n readable values.
-        unsafe {
-            const BLOCK: usize = 128;
-            let mut total = 0.0f32;
-            let mut start = 0;
-            while start + BLOCK < n {
-                total += sq_l2_stretch(a.add(start), b.add(start), BLOCK);
-                if total > bound {
-                    return total;
-                }
-                start += BLOCK;
-            }
-            total + sq_l2_stretch(a.add(start), b.add(start), n - start)
-        }
+        super::bounded_blocks(n, bound, |start, len| unsafe {
+            sq_l2_stretch(a.add(start), b.add(start), len)
+        })
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -276,11 +285,29 @@ mod x86 {
         bounds: &[f32],
         out: &mut [f32],
     ) {
+        // SAFETY: `rows_bounded` passes pointers to `n` readable values; AVX2 and FMA are
+        // enabled here.
+        rows_bounded(a, data, dim, ids, bounds, out, |x, y, n, bound| unsafe {
+            sq_l2_bounded_ptr(x, y, n, bound)
+        })
+    }
+
+    /// The one-to-many loop of the bounded kernels: `pair(a, row, n, bound)` from `a` to each
+    /// row `ids[i]` of `data`, into `out[i]`.
+    #[inline(always)]
+    fn rows_bounded<T>(
+        a: &[T],
+        data: &[T],
+        dim: usize,
+        ids: &[u32],
+        bounds: &[f32],
+        out: &mut [f32],
+        pair: impl Fn(*const T, *const T, usize, f32) -> f32,
+    ) {
         let n = a.len().min(dim);
         for ((&id, &bound), o) in ids.iter().zip(bounds).zip(out.iter_mut()) {
             let row = &data[id as usize * dim..][..dim];
-            // SAFETY: `a` and `row` hold at least n values; AVX2 and FMA are enabled here.
-            *o = unsafe { sq_l2_bounded_ptr(a.as_ptr(), row.as_ptr(), n, bound) };
+            *o = pair(a.as_ptr(), row.as_ptr(), n, bound);
         }
     }
     /// One half-precision value (IEEE binary16 bits) as `f32`: exact.
@@ -319,19 +346,9 @@ mod x86 {
     #[inline]
     unsafe fn sq_l2_half_bounded_ptr(a: *const u16, b: *const u16, n: usize, bound: f32) -> f32 {
         // SAFETY: callers pass pointers to at least n readable values.
-        unsafe {
-            const BLOCK: usize = 128;
-            let mut total = 0.0f32;
-            let mut start = 0;
-            while start + BLOCK < n {
-                total += sq_l2_half_stretch(a.add(start), b.add(start), BLOCK);
-                if total > bound {
-                    return total;
-                }
-                start += BLOCK;
-            }
-            total + sq_l2_half_stretch(a.add(start), b.add(start), n - start)
-        }
+        super::bounded_blocks(n, bound, |start, len| unsafe {
+            sq_l2_half_stretch(a.add(start), b.add(start), len)
+        })
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -343,12 +360,11 @@ mod x86 {
         bounds: &[f32],
         out: &mut [f32],
     ) {
-        let n = a.len().min(dim);
-        for ((&id, &bound), o) in ids.iter().zip(bounds).zip(out.iter_mut()) {
-            let row = &data[id as usize * dim..][..dim];
-            // SAFETY: `a` and `row` hold at least n values; AVX2, FMA and F16C are enabled.
-            *o = unsafe { sq_l2_half_bounded_ptr(a.as_ptr(), row.as_ptr(), n, bound) };
-        }
+        // SAFETY: `rows_bounded` passes pointers to `n` readable values; AVX2, FMA and F16C
+        // are enabled here.
+        rows_bounded(a, data, dim, ids, bounds, out, |x, y, n, bound| unsafe {
+            sq_l2_half_bounded_ptr(x, y, n, bound)
+        })
     }
 
     /// Writes `values` in half precision into `out` (same length); false as soon as a value
