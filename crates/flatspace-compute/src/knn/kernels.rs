@@ -1,7 +1,7 @@
 //! Distance kernels with runtime CPU dispatch.
 //!
-//! One portable body written with 16 independent accumulators (so LLVM vectorises it to full
-//! registers) is compiled three times: for the baseline target, for AVX2+FMA and for AVX-512.
+//! One portable body written with independent accumulators (16 for the inner product, 32 for
+//! squared L2; so LLVM vectorises it to full registers) is compiled three times: for the baseline target, for AVX2+FMA and for AVX-512.
 //! The widest version the CPU supports is picked once and reused. The lane-wise summation order
 //! is the same in every version, so results only differ by FMA rounding between machines, never
 //! between threads or runs.
@@ -174,9 +174,10 @@ fn sq_l2_bounded_rows_portable(
 mod x86 {
     //! AVX2 versions written with intrinsics: LLVM turned the portable body's 16 accumulators
     //! into 128-bit operations with 64-bit loads here (measured: the kernel was half of
-    //! NN-descent's time on 784 dimensions). Two 8-lane accumulators hold the portable body's
-    //! lanes 0–7 and 8–15 and are reduced in the same pairwise order, so the results equal the
-    //! portable body computed with fused multiply-adds.
+    //! NN-descent's time on 784 dimensions). 8-lane registers hold the portable body's lanes
+    //! 0–7, 8–15 (and 16–23, 24–31 for squared L2) and are reduced in the same pairwise order,
+    //! so the results equal the portable body computed with fused multiply-adds. The
+    //! half-precision kernel widens its values (F16C) and then runs the same operations.
     use std::arch::x86_64::*;
 
     /// The portable `reduce` order: lanes l and l + 8, then l and l + 4, l and l + 2, l and l + 1.
