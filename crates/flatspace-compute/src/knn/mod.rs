@@ -18,6 +18,7 @@ mod topk;
 
 use rayon::prelude::*;
 
+pub(crate) use kernels::prefetch;
 pub use kernels::{dot, squared_l2};
 pub use query::{KnnQuery, Neighbor, dot_f64, query_exact, squared_l2_f64};
 

@@ -53,6 +53,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rayon::prelude::*;
 
 use super::sparse::CsrGraph;
+use crate::knn::prefetch;
 use crate::rng::Rng;
 use crate::{ComputeError, Progress, Result, RunContext};
 
@@ -303,8 +304,8 @@ fn clip(v: f32) -> f32 {
 /// Read access to the positions a block does not own.
 trait Positions<const D: usize>: Sync {
     fn get(&self, i: usize) -> [f32; D];
-    /// Where vertex `i`'s position is, for a prefetch (never dereferenced through this).
-    fn address(&self, i: usize) -> *const u8;
+    /// Starts loading vertex `i`'s position ahead of its use.
+    fn prefetch(&self, i: usize);
 }
 
 struct Plain<'a>(&'a [f32]);
@@ -316,8 +317,8 @@ impl<const D: usize> Positions<D> for Plain<'_> {
         p
     }
     #[inline(always)]
-    fn address(&self, i: usize) -> *const u8 {
-        self.0.as_ptr().wrapping_add(i * D).cast()
+    fn prefetch(&self, i: usize) {
+        prefetch(&self.0[i * D..(i + 1) * D], 1);
     }
 }
 
@@ -328,21 +329,9 @@ impl<const D: usize> Positions<D> for Live<'_> {
         std::array::from_fn(|d| f32::from_bits(self.0[i * D + d].load(Ordering::Relaxed)))
     }
     #[inline(always)]
-    fn address(&self, i: usize) -> *const u8 {
-        self.0.as_ptr().wrapping_add(i * D).cast()
+    fn prefetch(&self, i: usize) {
+        prefetch(&self.0[i * D..(i + 1) * D], 1);
     }
-}
-
-/// Asks for the cache line at `address` ahead of its use; a hint only, so any address is safe.
-#[inline(always)]
-fn prefetch(address: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 struct EpochConsts {
@@ -598,7 +587,7 @@ fn block_epoch_body<const D: usize, P: Positions<D>>(
                     // a step before it is read.
                     if due[l] != 0 {
                         let next = window[l] + due[l].trailing_zeros() as usize;
-                        prefetch(others.address(state[next - edge_base].tail as usize));
+                        others.prefetch(state[next - edge_base].tail as usize);
                     }
                     break;
                 }
