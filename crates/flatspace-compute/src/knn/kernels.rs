@@ -416,7 +416,7 @@ fn kernels() -> &'static Kernels {
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: as above.
+                // SAFETY: the features these functions enable were detected at run time.
                 return Kernels {
                     sq_l2: |a, b| unsafe { x86::sq_l2_avx2(a, b) },
                     dot: |a, b| unsafe { x86::dot_avx2(a, b) },
