@@ -99,14 +99,13 @@ pub(crate) fn scan_values(values: &[f32], limit: f32) -> ValueScan {
     for chunk in &mut chunks {
         for j in 0..LANES {
             let a = chunk[j].abs();
-            // `!(a <= limit)` is true for NaN as well as for values past the limit.
-            outside[j] |= !(a <= limit);
+            outside[j] |= a.is_nan() | (a > limit);
             max[j] = if a > max[j] { a } else { max[j] };
         }
     }
     for (j, &v) in chunks.remainder().iter().enumerate() {
         let a = v.abs();
-        outside[j] |= !(a <= limit);
+        outside[j] |= a.is_nan() | (a > limit);
         max[j] = if a > max[j] { a } else { max[j] };
     }
     ValueScan {
