@@ -481,22 +481,50 @@ fn half_supported() -> bool {
     false
 }
 
-/// `values` in half precision with the kernel that measures them, or `None` when the CPU has
-/// no half-precision conversions or some value is not exactly representable in half precision
-/// (so distances on the half-precision rows would differ from the `f32` ones).
+/// `values` in half precision with the kernel that reads them, if every value survives the
+/// round trip exactly and the CPU converts (F16C); else `None`.
+#[cfg(test)]
 pub(crate) fn to_half_exact(values: &[f32]) -> Option<(Vec<u16>, HalfRowsKernel)> {
+    const ROW: usize = 1 << 12;
+    let n_rows = values.len().div_ceil(ROW);
+    // One padded "row" of ROW values at a time; the padding is cut off again below.
+    let (mut half, kernel) = rows_to_half_exact(n_rows, ROW, |r, buf| {
+        let src = &values[r * ROW..((r + 1) * ROW).min(values.len())];
+        buf[..src.len()].copy_from_slice(src);
+        buf[src.len()..].fill(0.0);
+    })?;
+    half.truncate(values.len());
+    Some((half, kernel))
+}
+
+/// `n_rows` rows of `dim` values, row `r` written into a scratch row by `fill(r, row)`, stored
+/// straight in half precision (no `f32` copy of the whole matrix) with the kernel that reads
+/// them, if every value survives the round trip exactly and the CPU converts (F16C); else
+/// `None`.
+pub(crate) fn rows_to_half_exact(
+    n_rows: usize,
+    dim: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+) -> Option<(Vec<u16>, HalfRowsKernel)> {
     if !half_supported() {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
     {
         use rayon::prelude::*;
-        let mut out = vec![0u16; values.len()];
+        let mut out = vec![0u16; n_rows * dim];
+        let rows_per_task = (1usize << 16).div_ceil(dim.max(1));
         let exact = out
-            .par_chunks_mut(1 << 16)
-            .zip(values.par_chunks(1 << 16))
-            // SAFETY: the features were detected at run time.
-            .all(|(o, v)| unsafe { x86::to_half_exact(v, o) });
+            .par_chunks_mut((rows_per_task * dim).max(1))
+            .enumerate()
+            .all(|(t, chunk)| {
+                let mut row = vec![0.0f32; dim];
+                chunk.chunks_mut(dim.max(1)).enumerate().all(|(r, o)| {
+                    fill(t * rows_per_task + r, &mut row);
+                    // SAFETY: the features were detected at run time.
+                    unsafe { x86::to_half_exact(&row, o) }
+                })
+            });
         let kernel: HalfRowsKernel = |a, x, d, i, b, o| {
             // SAFETY: this kernel is only handed out after the features were detected.
             unsafe { x86::sq_l2_half_bounded_rows(a, x, d, i, b, o) }
@@ -504,7 +532,10 @@ pub(crate) fn to_half_exact(values: &[f32]) -> Option<(Vec<u16>, HalfRowsKernel)
         exact.then_some((out, kernel))
     }
     #[cfg(not(target_arch = "x86_64"))]
-    None
+    {
+        let _ = (n_rows, dim, fill);
+        None
+    }
 }
 
 /// Hints the CPU to start loading the cache lines of `values` (at most the first `max_lines`

@@ -18,7 +18,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::kernels::{
-    HalfRowsKernel, prefetch, squared_l2_bounded, squared_l2_bounded_rows, to_half_exact,
+    HalfRowsKernel, prefetch, rows_to_half_exact, squared_l2_bounded, squared_l2_bounded_rows,
 };
 use super::rptree::rp_leaves;
 use super::topk::{EMPTY, insert_unique_flagged};
@@ -569,19 +569,29 @@ impl LongRows {
         y
     }
 
-    /// The search rows (informative columns in search order) in the order `perm`.
-    fn search_rows(&self, x: MatrixView<'_>, perm: &[u32]) -> Vec<f32> {
+    /// The search rows (informative columns in search order) in the order `perm`, in half
+    /// precision when allowed and exact (see [`SearchRows`]), gathered straight into it.
+    fn search_rows(&self, x: MatrixView<'_>, perm: &[u32], allow_half: bool) -> SearchRows {
         let w = self.columns.len();
-        let mut out = vec![0.0f32; perm.len() * w];
-        out.par_chunks_mut(w)
-            .zip(perm.par_iter())
-            .for_each(|(dst, &from)| {
-                let src = x.row(from as usize);
-                for (o, &c) in dst.iter_mut().zip(&self.columns) {
-                    *o = src[c];
-                }
-            });
-        out
+        let gather = |i: usize, dst: &mut [f32]| {
+            let src = x.row(perm[i] as usize);
+            for (o, &c) in dst.iter_mut().zip(&self.columns) {
+                *o = src[c];
+            }
+        };
+        if allow_half && let Some((values, kernel)) = rows_to_half_exact(perm.len(), w, gather) {
+            return SearchRows::Half {
+                values,
+                dim: w,
+                kernel,
+            };
+        }
+        let mut values = vec![0.0f32; perm.len() * w];
+        values
+            .par_chunks_mut(w.max(1))
+            .enumerate()
+            .for_each(|(i, dst)| gather(i, dst));
+        SearchRows::Single { values, dim: w }
     }
 }
 
@@ -606,21 +616,6 @@ enum SearchRows {
 }
 
 impl SearchRows {
-    /// Half precision when allowed, exact and converted by the CPU, else the `f32` rows.
-    fn compact(values: Vec<f32>, dim: usize, allow_half: bool) -> Self {
-        if !allow_half {
-            return Self::Single { values, dim };
-        }
-        match to_half_exact(&values) {
-            Some((half, kernel)) => Self::Half {
-                values: half,
-                dim,
-                kernel,
-            },
-            None => Self::Single { values, dim },
-        }
-    }
-
     /// The `f32` rows, if that is how they are stored.
     fn single(&self) -> Option<&[f32]> {
         match self {
@@ -731,7 +726,7 @@ pub(crate) fn nn_descent(
         let tree_view = MatrixView::new(&tree_input, n, TREE_DIM)?;
         let first = rp_leaves(tree_view, config.leaf_size, seed);
         let w = long.columns.len();
-        let xs = SearchRows::compact(long.search_rows(x, &first.order), w, config.half_precision);
+        let xs = long.search_rows(x, &first.order, config.half_precision);
         let tree_rows = permute(tree_view, &first.order);
         (xs, w, first, Some(tree_rows))
     } else {
