@@ -9,6 +9,11 @@
 //!   subspace stops moving, finished by a Rayleigh–Ritz step. Costs about n·d·l per pass with
 //!   l = components + oversampling, which wins when d is large and few components are wanted.
 //!
+//! Every row is read a fixed number of times: one pass checks the values and sums the columns,
+//! each solver pass reads the rows once (the mean is subtracted from the products rather than
+//! from a copy of the rows unless the mean is far larger than the spread), and one pass
+//! projects.
+//!
 //! Partial sums are taken over a fixed partition of the rows and added in a fixed order, so the
 //! result does not depend on the number of threads. Signs follow scikit-learn's convention: the
 //! entry of largest magnitude in each component is positive.
