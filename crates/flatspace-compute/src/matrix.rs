@@ -89,6 +89,22 @@ pub(crate) struct ValueScan {
     pub within_limit: bool,
 }
 
+impl ValueScan {
+    /// The scan of no values.
+    pub const NONE: Self = Self {
+        max_abs: 0.0,
+        within_limit: true,
+    };
+
+    /// The scan of both parts together.
+    pub fn and(self, other: Self) -> Self {
+        Self {
+            max_abs: self.max_abs.max(other.max_abs),
+            within_limit: self.within_limit && other.within_limit,
+        }
+    }
+}
+
 /// Scans `values` in 16 independent lanes so the loop vectorises (a short-circuiting
 /// `position` ran at a third of memory speed).
 pub(crate) fn scan_values(values: &[f32], limit: f32) -> ValueScan {

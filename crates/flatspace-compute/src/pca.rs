@@ -234,16 +234,14 @@ fn scan_and_sum_columns(x: MatrixView<'_>) -> (Vec<f64>, ValueScan) {
     let n_blocks = n.div_ceil(BLOCK_ROWS);
     let partials = grouped(n_blocks, MAX_GROUPS, |blocks| {
         let mut sum = vec![0.0f64; d];
-        let mut scan = ValueScan {
-            max_abs: 0.0,
-            within_limit: true,
-        };
+        let mut scan = ValueScan::NONE;
         for b in blocks {
             // Scanned block by block, so the sums read the block from cache.
             let rows = block_range(b, n, BLOCK_ROWS);
-            let block_scan = scan_values(&x.as_slice()[rows.start * d..rows.end * d], limit);
-            scan.max_abs = scan.max_abs.max(block_scan.max_abs);
-            scan.within_limit &= block_scan.within_limit;
+            scan = scan.and(scan_values(
+                &x.as_slice()[rows.start * d..rows.end * d],
+                limit,
+            ));
             for i in rows {
                 for (s, &v) in sum.iter_mut().zip(x.row(i)) {
                     *s += v as f64;
@@ -254,16 +252,12 @@ fn scan_and_sum_columns(x: MatrixView<'_>) -> (Vec<f64>, ValueScan) {
     })
     .unwrap_or_default();
     let mut sums = vec![0.0f64; d];
-    let mut scan = ValueScan {
-        max_abs: 0.0,
-        within_limit: true,
-    };
+    let mut scan = ValueScan::NONE;
     for (p, group_scan) in partials {
         for (m, v) in sums.iter_mut().zip(p) {
             *m += v;
         }
-        scan.max_abs = scan.max_abs.max(group_scan.max_abs);
-        scan.within_limit &= group_scan.within_limit;
+        scan = scan.and(group_scan);
     }
     (sums, scan)
 }
