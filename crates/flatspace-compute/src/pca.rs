@@ -809,6 +809,16 @@ mod tests {
     }
 
     #[test]
+    fn remaining_error_extrapolates_linear_convergence() {
+        // Angles shrinking tenfold a pass: √1e-4 · (0.1 / 0.9) is the sum still to come.
+        let expected = 1e-4 * (0.1f64 / 0.9).powi(2);
+        assert!((remaining_error(1e-4, 1e-2) - expected).abs() < 1e-12);
+        // Changes that do not shrink (or grow) promise nothing.
+        assert_eq!(remaining_error(1e-4, 1.1e-4), f64::INFINITY);
+        assert_eq!(remaining_error(2e-4, 1e-4), f64::INFINITY);
+    }
+
+    #[test]
     fn a_large_common_offset_leaves_the_layout_unchanged() {
         let (n, d) = (400, 400);
         let (data, _) = planted(n, d, 2, 0.1, 5);
