@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -74,6 +75,9 @@ class Case:
     quality: str = "layout"  # layout | knn | none
     high: Path | None = None  # the space layout quality is measured against
     runs: list[dict] = field(default_factory=list)
+    # One score per successful run (layouts differ run to run for unseeded peers and hogwild),
+    # and their per-metric median, which the table reports.
+    quality_runs: list[dict] = field(default_factory=list)
     quality_result: dict | None = None
     note: str = ""
 
@@ -308,10 +312,11 @@ def plan(
     return cases
 
 
-def score(case: Case, binary: Path, env: dict, args) -> None:
-    """Quality of the first successful run's output, by flatspace-bench for every impl alike."""
-    if case.quality == "none" or not case.output.exists():
-        return
+QUALITY_KEYS = ("recall", "knn_recall", "trustworthiness", "knn_accuracy")
+
+
+def score(case: Case, binary: Path, env: dict, args) -> dict:
+    """Quality of the run's output just written, by flatspace-bench for every impl alike."""
     if case.quality == "knn":
         truth = exact_truth(case.dataset, 15)
         argv = [
@@ -344,9 +349,21 @@ def score(case: Case, binary: Path, env: dict, args) -> None:
             "0",
         ]
     record = run_child(argv, env, args.timeout)
-    case.quality_result = record.get("line") or {
-        "error": record.get("stderr_tail", "")[-500:]
-    }
+    return record.get("line") or {"error": record.get("stderr_tail", "")[-500:]}
+
+
+def median_quality(scores: list[dict]) -> dict:
+    """Per-metric median over the runs' scores (an error only when every run failed to score)."""
+    good = [s for s in scores if "error" not in s]
+    if not good:
+        return scores[0] if scores else {}
+    merged = {}
+    for key in QUALITY_KEYS:
+        values = [s[key] for s in good if s.get(key) is not None]
+        if values:
+            merged[key] = statistics.median(values)
+    merged["n_scored"] = len(good)
+    return merged
 
 
 def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> None:
@@ -359,6 +376,7 @@ def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> N
                 flush=True,
             )
             continue
+        scored: dict[str, dict] = {}
         for rep in range(case.repeats):
             child = dict(env)
             # A fresh numba cache per child: the `first` call is a real first call.
@@ -388,9 +406,20 @@ def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> N
                 truth = datasets.DATA_DIR / f"{case.dataset.name}.knn15.npy"
                 if not truth.exists():
                     shutil.copyfile(case.output, truth)
-        if case.quality != "none" and any(r.get("line") for r in case.runs):
-            score(case, binary, env, args)
-            print(f"  quality: {json.dumps(case.quality_result)}", flush=True)
+            if case.quality != "none" and case.output.exists():
+                # Deterministic implementations write the same bytes every run: score them once.
+                digest = hashlib.sha256(case.output.read_bytes()).hexdigest()
+                if digest not in scored:
+                    scored[digest] = score(case, binary, env, args)
+                case.quality_runs.append(scored[digest])
+                case.quality_result = median_quality(case.quality_runs)
+        if case.quality_runs:
+            per_run = "; ".join(
+                json.dumps({k: v for k, v in q.items() if k in QUALITY_KEYS})
+                for q in case.quality_runs
+            )
+            print(f"  quality per run: {per_run}", flush=True)
+            print(f"  quality (median): {json.dumps(case.quality_result)}", flush=True)
 
 
 def median(values: list[float]) -> float | None:
@@ -509,8 +538,8 @@ def markdown(meta: dict, rows: list[dict]) -> str:
             "median over the runs; each run is a fresh process. `first` = first call in a fresh process "
             "with an empty numba cache (JIT compile included), `warm` = second call in that process. "
             "Peak RSS is the child process's (Python interpreter and imports included for the peers). "
-            "Ratio = our CPU seconds / the peer's (< 1 means we use less CPU). Quality from the first "
-            "run's output, all scored by `flatspace-bench` (recall@15 against exact NumPy neighbours for "
+            "Ratio = our CPU seconds / the peer's (< 1 means we use less CPU). Quality is the median "
+            "over the runs of each run's score (each run's output is scored), all scored by `flatspace-bench` (recall@15 against exact NumPy neighbours for "
             "kNN, a neighbour as near as the true 15th counting as a hit; recall@10, trustworthiness@10 and 10-NN classifier accuracy of the 2-D layout for "
             f"projections, on a seeded sample of {meta['metric_sample']} rows)."
         ),
@@ -652,6 +681,7 @@ def write_results(stem: str, meta: dict, cases: list[Case]) -> None:
             "impl": c.impl,
             "runs": c.runs,
             "quality": c.quality_result,
+            "quality_runs": c.quality_runs,
         }
         for c in cases
     ]
