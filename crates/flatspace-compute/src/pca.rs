@@ -306,7 +306,7 @@ fn block_values<'b>(
 }
 
 /// Copies rows `rows` of `x` minus `mean` into `buf` (row-major) and returns the row count.
-fn centred_block(
+pub(crate) fn centred_block(
     x: MatrixView<'_>,
     mean: &[f32],
     rows: std::ops::Range<usize>,
