@@ -74,6 +74,9 @@ class Case:
     repeats: int = 3
     quality: str = "layout"  # layout | knn | none
     high: Path | None = None  # the space layout quality is measured against
+    # Seed of run r is first_seed + r (ours, where the peer runs unseeded): the quality median
+    # is then over layouts of several seeds on both sides, not one seed against several runs.
+    first_seed: int | None = None
     runs: list[dict] = field(default_factory=list)
     # One score per successful run (layouts differ run to run for unseeded peers and hogwild),
     # and their per-metric median, which the table reports.
@@ -258,6 +261,7 @@ def plan(
                         True,
                         high=ds.x,
                         repeats=1 if big else args.repeats,
+                        first_seed=42,
                     )
             if not big:
                 add(
@@ -383,6 +387,8 @@ def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> N
             cache = tempfile.mkdtemp(prefix="numba-cache-")
             child["NUMBA_CACHE_DIR"] = cache
             argv = [*case.argv, "--out", str(case.output)]
+            if case.first_seed is not None:
+                argv += ["--seed", str(case.first_seed + rep)]
             record = run_child(argv, child, args.timeout)
             shutil.rmtree(cache, ignore_errors=True)
             case.runs.append(record)
