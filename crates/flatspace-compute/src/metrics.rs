@@ -192,8 +192,8 @@ pub fn sample_rows(n: usize, max: usize, seed: u64) -> Vec<usize> {
     perm
 }
 
-/// Distance values a query block may hold at once (32 MiB): the block's query count is this
-/// over the row count, so millions of rows still fit.
+/// Distance values a query block holds (32 MiB): the block's query count is this over the row
+/// count, at least 16 (64 MiB at a million rows; each block reads the whole matrix once).
 const BLOCK_VALUES: usize = 8 << 20;
 /// Rows of the matrix multiplied at a time (fits in L2 at d ≈ 800).
 const DATA_BLOCK: usize = 256;
@@ -252,7 +252,7 @@ impl<'a> ProductRows<'a> {
 
     /// How many queries a block holds.
     fn block_len(&self) -> usize {
-        (BLOCK_VALUES / self.x.n_rows().max(1)).clamp(8, 256)
+        (BLOCK_VALUES / self.x.n_rows().max(1)).clamp(16, 256)
     }
 
     /// Row-major `queries.len() × n` values from each query to every row, the query itself at
