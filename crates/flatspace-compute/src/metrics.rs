@@ -20,7 +20,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::knn::{Metric, distance, dot, squared_l2};
-use crate::pca::centred_block;
+use crate::pca::{centred_block, scan_and_sum_columns};
 use crate::rng::Rng;
 use crate::{ComputeError, MatrixView, Result, RunContext};
 
@@ -103,6 +103,11 @@ pub fn quality_report(
     if params.k == 0 {
         return Err(ComputeError::InvalidInput(
             "quality k must be at least 1".into(),
+        ));
+    }
+    if low.dim() == 0 && n > 0 {
+        return Err(ComputeError::InvalidInput(
+            "the layout has no columns; expected 1 or more coordinates a row".into(),
         ));
     }
     high.check_finite()?;
@@ -225,16 +230,16 @@ impl<'a> ProductRows<'a> {
         let mut mean = vec![0.0f32; d];
         let row_terms = match metric {
             Metric::Euclidean => {
-                let mut sums = vec![0.0f64; d];
-                for i in 0..n {
-                    for (s, &v) in sums.iter_mut().zip(x.row(i)) {
-                        *s += v as f64;
-                    }
-                }
+                // PCA's parallel pass (its value scan repeats the caller's finiteness check).
+                let (sums, _) = scan_and_sum_columns(x);
                 mean = sums.iter().map(|s| (s / n.max(1) as f64) as f32).collect();
-                (0..n).map(|i| squared_l2(x.row(i), &mean)).collect()
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| squared_l2(x.row(i), &mean))
+                    .collect()
             }
             Metric::Cosine => (0..n)
+                .into_par_iter()
                 .map(|i| {
                     let norm = dot(x.row(i), x.row(i)).sqrt();
                     if norm > 0.0 { 1.0 / norm } else { 0.0 }
@@ -777,6 +782,20 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_layout_without_columns_is_refused() {
+        let high = [0.0f32, 1.0, 2.0, 3.0];
+        let err = quality_report(
+            MatrixView::new(&high, 4, 1).expect("high"),
+            MatrixView::new(&[], 4, 0).expect("low"),
+            None,
+            &QualityParams::default(),
+            &RunContext::silent(),
+        )
+        .expect_err("a layout with no columns");
+        assert!(err.to_string().contains("no columns"), "{err}");
     }
 
     /// Ranks counted tile by tile equal the definition (ties broken by index), across tile

@@ -227,7 +227,7 @@ fn grouped<T: Send>(
 }
 
 /// Column sums (in f64) and a [`ValueScan`] of every value, in one pass.
-fn scan_and_sum_columns(x: MatrixView<'_>) -> (Vec<f64>, ValueScan) {
+pub(crate) fn scan_and_sum_columns(x: MatrixView<'_>) -> (Vec<f64>, ValueScan) {
     let n = x.n_rows();
     let d = x.dim();
     let limit = x.max_abs_value();
