@@ -306,6 +306,16 @@ async fn create_projection(
         let submitted = st.jobs.submit(&key, || prepare(&st, store, plan))?;
         let cached =
             |p: &Projection| json!({"projection_id": p.id, "job_id": null, "status": "done"});
+        // A job stays joinable from the moment its work stores the layout until the registry
+        // retires it; a request in that window is answered from the store, like any later one
+        // (it was answered "running" with a job about to end: a flaky server test showed it).
+        let stored_done = |s: &Submitted| -> ApiResult<Option<Projection>> {
+            if !matches!(s, Submitted::Joined(_)) {
+                return Ok(None);
+            }
+            let p = store.find_projection(&key).map_err(store_error)?;
+            Ok(p.filter(|p| p.status == ProjectionStatus::Done))
+        };
         match submitted {
             None => {
                 let p = store
@@ -314,6 +324,7 @@ async fn create_projection(
                     .ok_or_else(|| ApiError::internal("a cached projection vanished"))?;
                 Ok(Json(cached(&p)))
             }
+            Some(s) if let Some(p) = stored_done(&s)? => Ok(Json(cached(&p))),
             Some(s) => {
                 let job = s.job();
                 let status = match &s {
