@@ -6,22 +6,26 @@
 //! leading principal coordinates, see `TREE_DIM`; and when half precision holds every value
 //! exactly they are stored in it, see `SearchRows`). Each round: every row samples up to
 //! `max_candidates` "new" and "old" neighbours (forward and reverse edges, chosen by a seeded
-//! hash priority of the pair) into flat per-row lists, the local join measures every new–new and
+//! hash priority of the pair; reverse edges are filed by target bucket, as updates are) into
+//! flat per-row lists, the local join measures every new–new and
 //! new–old pair among them with a one-to-many kernel, and pairs that beat an endpoint's current
 //! k-th distance become updates. Updates are bucketed by row range and applied in parallel. A
 //! neighbour list is "the k smallest (distance, index) of everything offered", which does not
 //! depend on the order updates arrive in, so the graph is the same for any thread count. Rounds
-//! stop when fewer than `delta · n · k` entries change.
+//! stop when fewer than `delta · n · k` list entries are new after a round (a count that does
+//! not depend on that order either).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::kernels::{
     HalfRowsKernel, prefetch, rows_to_half_exact, squared_l2_bounded, squared_l2_bounded_rows,
 };
 use super::rptree::rp_leaves;
-use super::topk::{EMPTY, insert_unique_flagged};
+use super::topk::{EMPTY, before, insert_unique_flagged};
 use crate::rng::Rng;
 use crate::{MatrixView, Result, RunContext};
 
@@ -118,7 +122,13 @@ fn join_chunk_rows(n: usize) -> usize {
     n.div_ceil(4 * rayon::current_num_threads().max(1)).max(256)
 }
 
-/// Applies every producer's updates; returns the number of list changes.
+/// Applies every producer's updates; returns the number of list entries that are new after
+/// it.
+///
+/// That count does not depend on the order the updates arrive in (which follows the task split,
+/// so the thread count), as the lists do not, so neither does the round the search stops at. A
+/// list keeps the k smallest distinct (distance, index) of its old entries and the updates,
+/// so an old entry survives exactly when it is not after the new last entry.
 fn apply(graph: &mut Graph, producers: Vec<Buckets>) -> u64 {
     let k = graph.k;
     let chunk = k * BUCKET_ROWS;
@@ -130,7 +140,7 @@ fn apply(graph: &mut Graph, producers: Vec<Buckets>) -> u64 {
         .enumerate()
         .map(|(bucket, ((dist, idx), new))| {
             let base = bucket * BUCKET_ROWS;
-            let mut changes = 0u64;
+            let (before_dist, before_idx) = (dist.to_vec(), idx.to_vec());
             for producer in &producers {
                 if bucket >= producer.len() {
                     continue;
@@ -138,17 +148,27 @@ fn apply(graph: &mut Graph, producers: Vec<Buckets>) -> u64 {
                 for &(target, other, d) in &producer[bucket] {
                     let r = target as usize - base;
                     let sl = r * k..(r + 1) * k;
-                    if insert_unique_flagged(
+                    insert_unique_flagged(
                         &mut dist[sl.clone()],
                         &mut idx[sl.clone()],
                         &mut new[sl],
                         d,
                         other,
                         true,
-                    ) {
-                        changes += 1;
-                    }
+                    );
                 }
+            }
+            let mut changes = 0u64;
+            for r in 0..dist.len() / k.max(1) {
+                let sl = r * k..(r + 1) * k;
+                let (last_d, last_i) = (dist[sl.end - 1], idx[sl.end - 1]);
+                let kept_before = before_dist[sl.clone()]
+                    .iter()
+                    .zip(&before_idx[sl.clone()])
+                    .filter(|&(&d, &j)| j != EMPTY && !before(last_d, last_i, d, j))
+                    .count();
+                let listed_now = idx[sl].iter().filter(|&&j| j != EMPTY).count();
+                changes += (listed_now - kept_before) as u64;
             }
             changes
         })
@@ -168,12 +188,12 @@ fn priority(seed: u64, round: u64, a: u32, b: u32) -> u32 {
     (z ^ (z >> 31)) as u32
 }
 
-/// Every row's sampled candidates, `cap` slots a row in flat arrays: row i's list is
-/// `ids[i * cap..][..len[i]]`, sorted by (priority, id).
+/// Every row's sampled candidates, `cap` slots a row in a flat array: row i's list is
+/// `ids[i * cap..][..len[i]]`, in no particular order (the local join measures every pair of a
+/// row's candidates whatever their order, and updates land the same way in any order).
 struct CandidateLists {
     cap: usize,
     ids: Vec<u32>,
-    pri: Vec<u32>,
     len: Vec<u32>,
 }
 
@@ -182,7 +202,6 @@ impl CandidateLists {
         Self {
             cap,
             ids: vec![0; n * cap],
-            pri: vec![0; n * cap],
             len: vec![0; n],
         }
     }
@@ -191,161 +210,240 @@ impl CandidateLists {
     }
 }
 
+/// A (priority, id) pair as one sortable key.
+#[inline]
+fn candidate_key(priority: u32, id: u32) -> u64 {
+    (u64::from(priority) << 32) | u64::from(id)
+}
+
+/// Reverse edges (target, priority, source) grouped by the target's bucket of rows.
+type ReverseBuckets = Vec<Vec<[u32; 3]>>;
+
 /// The "new" and "old" candidate lists of one round; reused across rounds.
+///
+/// A row's candidates are the `cap` smallest distinct (priority, id) pairs among its own
+/// edges and its reverse edges (the rows listing it), "new" and "old" apart by the edge's
+/// flag. Tasks over row ranges file each edge under its target's bucket; each bucket of rows
+/// then gathers its reverse edges from every task (a counting sort by row, in cache) and each
+/// row sorts its few keys. A row keeps the smallest keys of the same set whatever the split,
+/// so the lists do not depend on the thread count.
 struct CandidatePool {
     new: CandidateLists,
     old: CandidateLists,
-}
-
-/// The candidate lists of the rows `lo..lo + len.len()`, filled by one task.
-struct PoolPart<'a> {
-    lo: usize,
-    cap: usize,
-    new: (&'a mut [u32], &'a mut [u32], &'a mut [u32]),
-    old: (&'a mut [u32], &'a mut [u32], &'a mut [u32]),
-}
-
-/// Consecutive row ranges, one a thread: each range's task scans all edges, so more ranges
-/// than threads would only repeat the scan.
-fn candidate_ranges(n: usize) -> Vec<usize> {
-    let parts = rayon::current_num_threads().clamp(1, n.max(1));
-    (0..=parts).map(|p| p * n / parts).collect()
+    /// Whether a row has a new candidate (an edge flagged new touches it).
+    has_new: Vec<AtomicBool>,
+    /// Each edge's sampling priority this round, in the graph's layout.
+    edge_priority: Vec<u32>,
 }
 
 impl CandidatePool {
-    fn new(n: usize, cap: usize) -> Self {
+    fn new(n: usize, k: usize, cap: usize) -> Self {
         Self {
             new: CandidateLists::new(n, cap),
             old: CandidateLists::new(n, cap),
+            has_new: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            edge_priority: vec![0; n * k],
         }
     }
 
-    fn clear(&mut self) {
-        self.new.len.fill(0);
-        self.old.len.fill(0);
-    }
-
-    /// Splits the pool at the row `bounds` (ascending, from 0 to n) into disjoint parts.
-    fn split_mut(&mut self, bounds: &[usize]) -> Vec<PoolPart<'_>> {
-        let cap = self.new.cap;
-        let (mut ni, mut np, mut nl) = (
-            &mut self.new.ids[..],
-            &mut self.new.pri[..],
-            &mut self.new.len[..],
-        );
-        let (mut oi, mut op, mut ol) = (
-            &mut self.old.ids[..],
-            &mut self.old.pri[..],
-            &mut self.old.len[..],
-        );
-        let mut parts = Vec::with_capacity(bounds.len().saturating_sub(1));
-        for w in bounds.windows(2) {
-            let rows = w[1] - w[0];
-            let (a, rest) = std::mem::take(&mut ni).split_at_mut(rows * cap);
-            ni = rest;
-            let (b, rest) = std::mem::take(&mut np).split_at_mut(rows * cap);
-            np = rest;
-            let (c, rest) = std::mem::take(&mut nl).split_at_mut(rows);
-            nl = rest;
-            let (d, rest) = std::mem::take(&mut oi).split_at_mut(rows * cap);
-            oi = rest;
-            let (e, rest) = std::mem::take(&mut op).split_at_mut(rows * cap);
-            op = rest;
-            let (f, rest) = std::mem::take(&mut ol).split_at_mut(rows);
-            ol = rest;
-            parts.push(PoolPart {
-                lo: w[0],
-                cap,
-                new: (a, b, c),
-                old: (d, e, f),
-            });
-        }
-        parts
-    }
-}
-
-impl PoolPart<'_> {
-    /// Offers every edge of the graph that touches this part's rows: i → j as a forward
-    /// candidate of i, and as a reverse candidate of j, in the list matching the edge's flag.
-    fn fill(&mut self, g: &Graph, has_new: &[bool], seed: u64, round: u64) {
-        let (lo, hi) = (self.lo, self.lo + self.new.2.len());
+    /// Samples this round's candidates from `g`, and marks the sampled forward new edges old.
+    fn fill(&mut self, g: &mut Graph, seed: u64, round: u64) {
         let k = g.k;
         let n = g.idx.len() / k.max(1);
-        for i in 0..n {
-            // Reverse offers land in rows all over memory: start loading the lists the next
-            // row's edges will touch.
-            if i + 1 < n {
-                for s in 0..k {
-                    let j = g.idx[(i + 1) * k + s] as usize;
-                    if (lo..hi).contains(&j) {
-                        let lists = if g.new[(i + 1) * k + s] {
-                            &self.new
-                        } else {
-                            &self.old
-                        };
-                        let at = (j - lo) * self.cap;
-                        prefetch(&lists.1[at..at + 1], 1);
-                        prefetch(&lists.0[at..at + 1], 1);
+        let n_buckets = n.div_ceil(BUCKET_ROWS);
+        let chunk = join_chunk_rows(n);
+        // Which rows have a new candidate: old candidates are only joined against new ones,
+        // so rows without any need none (most rows, once the graph settles).
+        for h in self.has_new.iter_mut() {
+            *h.get_mut() = false;
+        }
+        let has_new = &self.has_new;
+        g.idx
+            .par_chunks(chunk * k)
+            .zip(g.new.par_chunks(chunk * k))
+            .enumerate()
+            .for_each(|(c, (idx, new))| {
+                for (r, (row, flags)) in idx.chunks(k).zip(new.chunks(k)).enumerate() {
+                    for (&j, &is_new) in row.iter().zip(flags) {
+                        if is_new && j != EMPTY {
+                            has_new[c * chunk + r].store(true, Relaxed);
+                            has_new[j as usize].store(true, Relaxed);
+                        }
                     }
                 }
-            }
-            let i_here = (lo..hi).contains(&i);
-            for s in 0..k {
-                let j = g.idx[i * k + s];
-                if j == EMPTY {
-                    continue;
+            });
+        // Every edge's priority; each edge filed under its target's bucket.
+        let producers: Vec<(ReverseBuckets, ReverseBuckets)> = self
+            .edge_priority
+            .par_chunks_mut(chunk * k)
+            .zip(g.idx.par_chunks(chunk * k))
+            .zip(g.new.par_chunks(chunk * k))
+            .enumerate()
+            .map(|(c, ((pri, idx), new))| {
+                let mut to_new: ReverseBuckets = vec![Vec::new(); n_buckets];
+                let mut to_old: ReverseBuckets = vec![Vec::new(); n_buckets];
+                for (r, ((pri, row), flags)) in pri
+                    .chunks_mut(k)
+                    .zip(idx.chunks(k))
+                    .zip(new.chunks(k))
+                    .enumerate()
+                {
+                    let i = (c * chunk + r) as u32;
+                    for ((p, &j), &is_new) in pri.iter_mut().zip(row).zip(flags) {
+                        if j == EMPTY {
+                            continue;
+                        }
+                        *p = priority(seed, round, i, j);
+                        let bucket = j as usize / BUCKET_ROWS;
+                        if is_new {
+                            to_new[bucket].push([j, *p, i]);
+                        } else if has_new[j as usize].load(Relaxed) {
+                            to_old[bucket].push([j, *p, i]);
+                        }
+                    }
                 }
-                let is_new = g.new[i * k + s];
-                // An old list is only ever joined against its row's new candidates: rows
-                // without any need none (most rows, once the graph settles).
-                let i_here = i_here && (is_new || has_new[i]);
-                let j_here = (lo..hi).contains(&(j as usize)) && (is_new || has_new[j as usize]);
-                if !i_here && !j_here {
-                    continue;
-                }
-                let p = priority(seed, round, i as u32, j);
-                let lists = if is_new { &mut self.new } else { &mut self.old };
-                if i_here {
-                    offer(lists, self.cap, i - lo, p, j);
-                }
-                if j_here {
-                    offer(lists, self.cap, j as usize - lo, p, i as u32);
-                }
-            }
+                (to_new, to_old)
+            })
+            .collect();
+        // Each bucket of rows gathers its reverse edges and keeps every row's `cap` smallest.
+        let cap = self.new.cap;
+        let edge_priority = &self.edge_priority;
+        self.new
+            .ids
+            .par_chunks_mut(BUCKET_ROWS * cap)
+            .zip(self.new.len.par_chunks_mut(BUCKET_ROWS))
+            .zip(self.old.ids.par_chunks_mut(BUCKET_ROWS * cap))
+            .zip(self.old.len.par_chunks_mut(BUCKET_ROWS))
+            .zip(g.idx.par_chunks(BUCKET_ROWS * k))
+            .zip(g.new.par_chunks_mut(BUCKET_ROWS * k))
+            .enumerate()
+            .for_each(
+                |(bucket, (((((new_ids, new_len), old_ids), old_len), idx), flags))| {
+                    let base = bucket * BUCKET_ROWS;
+                    let rows = new_len.len();
+                    let reverse_new = gather_reverse(&producers, |p| &p.0, bucket, base, rows);
+                    let reverse_old = gather_reverse(&producers, |p| &p.1, bucket, base, rows);
+                    let (mut new_keys, mut old_keys) =
+                        (Vec::with_capacity(4 * k), Vec::with_capacity(4 * k));
+                    let (mut forward_new, mut forward_old) =
+                        (Vec::with_capacity(k), Vec::with_capacity(k));
+                    for r in 0..rows {
+                        let i = base + r;
+                        let row = &idx[r * k..(r + 1) * k];
+                        let flags = &mut flags[r * k..(r + 1) * k];
+                        let pri = &edge_priority[i * k..(i + 1) * k];
+                        let wants_old = has_new[i].load(Relaxed);
+                        new_keys.clear();
+                        old_keys.clear();
+                        forward_new.clear();
+                        forward_old.clear();
+                        for s in 0..k {
+                            if row[s] == EMPTY {
+                                continue;
+                            }
+                            let key = candidate_key(pri[s], row[s]);
+                            if flags[s] {
+                                new_keys.push(key);
+                                forward_new.push(row[s]);
+                            } else if wants_old {
+                                old_keys.push(key);
+                                forward_old.push(row[s]);
+                            }
+                        }
+                        // A reverse edge repeats a forward one when the two rows list each
+                        // other (same flag, same priority): keep one.
+                        add_reverse(&mut new_keys, reverse_new.row(r), &forward_new);
+                        let kept = keep_smallest(&mut new_keys, cap);
+                        for (o, &key) in new_ids[r * cap..].iter_mut().zip(&new_keys[..kept]) {
+                            *o = key as u32;
+                        }
+                        new_len[r] = kept as u32;
+                        // Sampled forward new edges become old.
+                        if kept > 0 {
+                            let last = new_keys[kept - 1];
+                            let all = new_keys.len() <= cap;
+                            for s in 0..k {
+                                if flags[s] && (all || candidate_key(pri[s], row[s]) <= last) {
+                                    flags[s] = false;
+                                }
+                            }
+                        }
+                        old_len[r] = 0;
+                        if wants_old {
+                            add_reverse(&mut old_keys, reverse_old.row(r), &forward_old);
+                            let kept = keep_smallest(&mut old_keys, cap);
+                            for (o, &key) in old_ids[r * cap..].iter_mut().zip(&old_keys[..kept]) {
+                                *o = key as u32;
+                            }
+                            old_len[r] = kept as u32;
+                        }
+                    }
+                },
+            );
+    }
+}
+
+/// One bucket's reverse edges as (priority, source) keys, grouped by target row.
+struct ReverseRows {
+    start: Vec<u32>,
+    keys: Vec<u64>,
+}
+
+impl ReverseRows {
+    fn row(&self, r: usize) -> &[u64] {
+        &self.keys[self.start[r] as usize..self.start[r + 1] as usize]
+    }
+}
+
+/// Collects bucket `bucket`'s records from every producer, grouped by row (a counting sort).
+fn gather_reverse<P>(
+    producers: &[P],
+    part: impl Fn(&P) -> &ReverseBuckets,
+    bucket: usize,
+    base: usize,
+    rows: usize,
+) -> ReverseRows {
+    let mut start = vec![0u32; rows + 1];
+    for p in producers {
+        for rec in &part(p)[bucket] {
+            start[rec[0] as usize - base + 1] += 1;
+        }
+    }
+    for r in 0..rows {
+        start[r + 1] += start[r];
+    }
+    let mut next = start.clone();
+    let mut keys = vec![0u64; start[rows] as usize];
+    for p in producers {
+        for rec in &part(p)[bucket] {
+            let slot = &mut next[rec[0] as usize - base];
+            keys[*slot as usize] = candidate_key(rec[1], rec[2]);
+            *slot += 1;
+        }
+    }
+    ReverseRows { start, keys }
+}
+
+/// Appends the reverse-edge keys whose source is not among `forward` (ids of the row's own
+/// edges of the same flag).
+#[inline]
+fn add_reverse(keys: &mut Vec<u64>, reverse: &[u64], forward: &[u32]) {
+    for &key in reverse {
+        let source = key as u32;
+        if !forward.iter().fold(false, |seen, &f| seen | (f == source)) {
+            keys.push(key);
         }
     }
 }
 
-/// Keeps the `cap` smallest (priority, id) pairs of a row, sorted; ignores an id already there
-/// (which always comes with the same priority).
-#[inline(always)]
-fn offer(
-    lists: &mut (&mut [u32], &mut [u32], &mut [u32]),
-    cap: usize,
-    row: usize,
-    p: u32,
-    id: u32,
-) {
-    let (ids_all, pri_all, lens) = lists;
-    let ids = &mut ids_all[row * cap..(row + 1) * cap];
-    let pri = &mut pri_all[row * cap..(row + 1) * cap];
-    let len = lens[row] as usize;
-    if len == cap && (p, id) >= (pri[len - 1], ids[len - 1]) {
-        return;
+/// Moves the `cap` smallest of the distinct `keys` to the front (in no particular order) and
+/// returns how many that is.
+#[inline]
+fn keep_smallest(keys: &mut [u64], cap: usize) -> usize {
+    if cap > 0 && keys.len() > cap {
+        keys.select_nth_unstable(cap - 1);
     }
-    let mut pos = pri[..len].partition_point(|&q| q < p);
-    while pos < len && pri[pos] == p && ids[pos] < id {
-        pos += 1;
-    }
-    if pos < len && pri[pos] == p && ids[pos] == id {
-        return;
-    }
-    let end = len.min(cap - 1);
-    ids.copy_within(pos..end, pos + 1);
-    pri.copy_within(pos..end, pos + 1);
-    ids[pos] = id;
-    pri[pos] = p;
-    lens[row] = (len + 1).min(cap) as u32;
+    keys.len().min(cap)
 }
 
 /// Long rows (more than `2 · TREE_DIM` informative columns) are split by the trees in their
@@ -854,47 +952,11 @@ pub(crate) fn nn_descent(
         });
 
     let mc = config.max_candidates;
-    let mut pool = CandidatePool::new(n, mc);
-    let mut has_new = vec![false; n];
+    let mut pool = CandidatePool::new(n, k, mc);
     let stop_below = (config.delta * (n * k) as f64) as u64;
     for round in 0..config.max_rounds {
         ctx.check_cancelled()?;
-        // Candidate lists: each range of target rows is filled by one task that scans every
-        // edge, so no reverse-edge buffers are needed; a list keeps the `mc` smallest
-        // (priority, id) offered, which does not depend on the order of the offers.
-        // Rows that get a "new" candidate: an endpoint of an edge flagged new.
-        has_new.fill(false);
-        for (i, (idx, new)) in graph.idx.chunks(k).zip(graph.new.chunks(k)).enumerate() {
-            for (&j, &is_new) in idx.iter().zip(new) {
-                if is_new && j != EMPTY {
-                    has_new[i] = true;
-                    has_new[j as usize] = true;
-                }
-            }
-        }
-        let g = &graph;
-        let has_new_ref = &has_new;
-        let ranges = candidate_ranges(n);
-        pool.clear();
-        pool.split_mut(&ranges)
-            .into_par_iter()
-            .for_each(|mut part| part.fill(g, has_new_ref, seed, round as u64));
-        // Sampled forward "new" entries become old.
-        let new_lists = &pool.new;
-        graph
-            .idx
-            .par_chunks(k)
-            .zip(graph.new.par_chunks_mut(k))
-            .enumerate()
-            .for_each(|(i, (idx, new))| {
-                let nw = new_lists.list(i);
-                for (s, &j) in idx.iter().enumerate() {
-                    if new[s] && nw.contains(&j) {
-                        new[s] = false;
-                    }
-                }
-            });
-
+        pool.fill(&mut graph, seed, round as u64);
         // Local join.
         let g = &graph;
         let (new_lists, old_lists) = (&pool.new, &pool.old);
@@ -969,4 +1031,85 @@ pub(crate) fn nn_descent(
             }
         });
     Ok((indices, values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A graph of `n` rows whose lists hold the rows `k` ids further on, at distance = offset.
+    fn ring(n: usize, k: usize) -> Graph {
+        let mut g = Graph {
+            k,
+            dist: vec![f32::INFINITY; n * k],
+            idx: vec![EMPTY; n * k],
+            new: vec![false; n * k],
+        };
+        for i in 0..n {
+            for s in 0..k {
+                g.dist[i * k + s] = (s + 1) as f32;
+                g.idx[i * k + s] = ((i + s + 1) % n) as u32;
+            }
+        }
+        g
+    }
+
+    /// Entries of `after` that `before` did not list, counted by brute force.
+    fn entries_added(before: &Graph, after: &Graph) -> u64 {
+        let k = before.k;
+        (0..before.idx.len() / k)
+            .map(|i| {
+                let old = &before.idx[i * k..(i + 1) * k];
+                after.idx[i * k..(i + 1) * k]
+                    .iter()
+                    .filter(|&&j| j != EMPTY && !old.contains(&j))
+                    .count() as u64
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_change_count_is_the_entries_added_whatever_the_update_order() {
+        let (n, k) = (2 * BUCKET_ROWS + 7, 4);
+        let n_buckets = n.div_ceil(BUCKET_ROWS);
+        // Updates into row 3: one that is later pushed out again by closer ones (so counting
+        // successful inserts depends on the order), one repeated, one already listed, one too
+        // far; plus one each into rows in the other buckets.
+        let updates = [
+            (3u32, 900u32, 3.5f32),
+            (3, 901, 0.5),
+            (3, 902, 0.25),
+            (3, 903, 0.75),
+            (3, 903, 0.75),
+            (3, 4, 1.0),
+            (3, 904, 9.0),
+            (BUCKET_ROWS as u32 + 1, 5, 0.5),
+            (n as u32 - 1, 6, 2.5),
+        ];
+        let producers = |order: &[usize]| -> Vec<Buckets> {
+            order
+                .chunks(3)
+                .map(|part| {
+                    let mut buckets: Buckets = vec![Vec::new(); n_buckets];
+                    for &u in part {
+                        let (t, o, d) = updates[u];
+                        buckets[t as usize / BUCKET_ROWS].push((t, o, d));
+                    }
+                    buckets
+                })
+                .collect()
+        };
+        let forward: Vec<usize> = (0..updates.len()).collect();
+        let backward: Vec<usize> = forward.iter().rev().copied().collect();
+        let before = ring(n, k);
+        let (mut a, mut b) = (ring(n, k), ring(n, k));
+        let changes_a = apply(&mut a, producers(&forward));
+        let changes_b = apply(&mut b, producers(&backward));
+        assert_eq!(a.idx, b.idx);
+        assert_eq!(a.dist, b.dist);
+        // Row 3 gains 902, 901, 903 (900 is pushed out again); the other two rows gain one each.
+        assert_eq!(entries_added(&before, &a), 5);
+        assert_eq!(changes_a, 5);
+        assert_eq!(changes_b, 5);
+    }
 }
