@@ -378,25 +378,36 @@ mod x86 {
     /// does not survive the round trip exactly.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) fn to_half_exact(values: &[f32], out: &mut [u16]) -> bool {
+        let n = values.len().min(out.len());
+        let whole = n / 8 * 8;
         let mut exact = true;
-        for (v, o) in values.chunks(8).zip(out.chunks_mut(8)) {
-            let mut lanes = [0.0f32; 8];
-            lanes[..v.len()].copy_from_slice(v);
-            let mut half = [0u16; 8];
-            // SAFETY: the loads and stores touch exactly the eight lanes of the local arrays.
+        for (v, o) in values[..whole].chunks_exact(8).zip(out[..whole].chunks_exact_mut(8)) {
+            // SAFETY: each chunk holds exactly eight values.
             unsafe {
-                let x = _mm256_loadu_ps(lanes.as_ptr());
+                let x = _mm256_loadu_ps(v.as_ptr());
                 let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
-                _mm_storeu_si128(half.as_mut_ptr().cast(), h);
+                _mm_storeu_si128(o.as_mut_ptr().cast(), h);
                 let back = _mm256_cvtph_ps(h);
                 exact &= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x, back)) == 0xff;
             }
-            o.copy_from_slice(&half[..o.len()]);
-            if !exact {
-                return false;
-            }
         }
-        true
+        if !exact {
+            return false;
+        }
+        // The last few values through an eight-lane scratch copy.
+        let mut lanes = [0.0f32; 8];
+        lanes[..n - whole].copy_from_slice(&values[whole..n]);
+        let mut half = [0u16; 8];
+        // SAFETY: the loads and stores touch exactly the eight lanes of the local arrays.
+        unsafe {
+            let x = _mm256_loadu_ps(lanes.as_ptr());
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
+            _mm_storeu_si128(half.as_mut_ptr().cast(), h);
+            let back = _mm256_cvtph_ps(h);
+            exact &= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x, back)) == 0xff;
+        }
+        out[whole..n].copy_from_slice(&half[..n - whole]);
+        exact
     }
 }
 

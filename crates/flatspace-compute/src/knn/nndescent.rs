@@ -672,6 +672,10 @@ impl LongRows {
     fn search_rows(&self, x: MatrixView<'_>, perm: &[u32], allow_half: bool) -> SearchRows {
         let w = self.columns.len();
         let gather = |i: usize, dst: &mut [f32]| {
+            // The rows are read in leaf order, all over memory: start loading the next one.
+            if let Some(&next) = perm.get(i + 1) {
+                prefetch(x.row(next as usize), 64);
+            }
             let src = x.row(perm[i] as usize);
             for (o, &c) in dst.iter_mut().zip(&self.columns) {
                 *o = src[c];
