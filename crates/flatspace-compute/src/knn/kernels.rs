@@ -381,7 +381,10 @@ mod x86 {
         let n = values.len().min(out.len());
         let whole = n / 8 * 8;
         let mut exact = true;
-        for (v, o) in values[..whole].chunks_exact(8).zip(out[..whole].chunks_exact_mut(8)) {
+        for (v, o) in values[..whole]
+            .chunks_exact(8)
+            .zip(out[..whole].chunks_exact_mut(8))
+        {
             // SAFETY: each chunk holds exactly eight values.
             unsafe {
                 let x = _mm256_loadu_ps(v.as_ptr());
