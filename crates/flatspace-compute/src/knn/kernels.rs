@@ -374,8 +374,25 @@ mod x86 {
         })
     }
 
-    /// Writes `values` in half precision into `out` (same length); false as soon as a value
-    /// does not survive the round trip exactly.
+    /// Eight values from `src` in half precision at `dst`; whether all survive the round trip.
+    ///
+    /// # Safety
+    /// `src` must hold eight readable values and `dst` eight writable ones.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn to_half8(src: *const f32, dst: *mut u16) -> bool {
+        // SAFETY: the caller passes eight readable values and eight writable slots.
+        unsafe {
+            let x = _mm256_loadu_ps(src);
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
+            _mm_storeu_si128(dst.cast(), h);
+            let back = _mm256_cvtph_ps(h);
+            _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x, back)) == 0xff
+        }
+    }
+
+    /// Writes `values` in half precision into `out` (same length); false if a value does not
+    /// survive the round trip exactly.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) fn to_half_exact(values: &[f32], out: &mut [u16]) -> bool {
         let n = values.len().min(out.len());
@@ -386,29 +403,17 @@ mod x86 {
             .zip(out[..whole].chunks_exact_mut(8))
         {
             // SAFETY: each chunk holds exactly eight values.
-            unsafe {
-                let x = _mm256_loadu_ps(v.as_ptr());
-                let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
-                _mm_storeu_si128(o.as_mut_ptr().cast(), h);
-                let back = _mm256_cvtph_ps(h);
-                exact &= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x, back)) == 0xff;
-            }
+            exact &= unsafe { to_half8(v.as_ptr(), o.as_mut_ptr()) };
         }
         if !exact {
             return false;
         }
-        // The last few values through an eight-lane scratch copy.
+        // The last few values through eight-lane scratch arrays.
         let mut lanes = [0.0f32; 8];
         lanes[..n - whole].copy_from_slice(&values[whole..n]);
         let mut half = [0u16; 8];
-        // SAFETY: the loads and stores touch exactly the eight lanes of the local arrays.
-        unsafe {
-            let x = _mm256_loadu_ps(lanes.as_ptr());
-            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
-            _mm_storeu_si128(half.as_mut_ptr().cast(), h);
-            let back = _mm256_cvtph_ps(h);
-            exact &= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(x, back)) == 0xff;
-        }
+        // SAFETY: both scratch arrays hold eight values.
+        exact &= unsafe { to_half8(lanes.as_ptr(), half.as_mut_ptr()) };
         out[whole..n].copy_from_slice(&half[..n - whole]);
         exact
     }

@@ -7,9 +7,8 @@
 //! exactly they are stored in it, see `SearchRows`). Each round: every row samples up to
 //! `max_candidates` "new" and "old" neighbours (forward and reverse edges, chosen by a seeded
 //! hash priority of the pair; reverse edges are filed by target bucket, as updates are) into
-//! flat per-row lists, the local join measures every new–new and
-//! new–old pair among them with a one-to-many kernel, and pairs that beat an endpoint's current
-//! k-th distance become updates. Updates are bucketed by row range and applied in parallel. A
+//! flat per-row lists, the local join measures every new–new and new–old pair among them with a
+//! one-to-many kernel, and pairs that beat an endpoint's current k-th distance become updates. Updates are bucketed by row range and applied in parallel. A
 //! neighbour list is "the k smallest (distance, index) of everything offered", which does not
 //! depend on the order updates arrive in, so the graph is the same for any thread count. Rounds
 //! stop when fewer than `delta · n · k` list entries are new after a round (a count that does
@@ -225,8 +224,8 @@ type ReverseBuckets = Vec<Vec<[u32; 3]>>;
 /// edges and its reverse edges (the rows listing it), "new" and "old" apart by the edge's
 /// flag. Tasks over row ranges file each edge under its target's bucket; each bucket of rows
 /// then gathers its reverse edges from every task (a counting sort by row, in cache) and each
-/// row sorts its few keys. A row keeps the smallest keys of the same set whatever the split,
-/// so the lists do not depend on the thread count.
+/// row selects its `cap` smallest keys. A row keeps the smallest keys of the same set whatever
+/// the split, so the lists do not depend on the thread count.
 struct CandidatePool {
     new: CandidateLists,
     old: CandidateLists,
