@@ -73,7 +73,21 @@ async fn stream_job(mut socket: WebSocket, job: Arc<Job>) {
         return;
     }
     loop {
+        // Biased, snapshot first: after the progress pause both channels are usually ready, and
+        // a random pick could keep choosing progress until the end, so a short job streamed no
+        // layout at all. Snapshots are throttled by the job, so they cannot starve progress.
         tokio::select! {
+            biased;
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let snapshot = snapshots.borrow_and_update().clone();
+                if let Some(bytes) = snapshot
+                    && socket.send(Message::Binary(bytes)).await.is_err() {
+                        return;
+                    }
+            }
             changed = states.changed() => {
                 if changed.is_err() {
                     break;
@@ -88,21 +102,94 @@ async fn stream_job(mut socket: WebSocket, job: Arc<Job>) {
                 }
                 tokio::time::sleep(PROGRESS_INTERVAL).await;
             }
-            changed = snapshots.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let snapshot = snapshots.borrow_and_update().clone();
-                if let Some(bytes) = snapshot
-                    && socket.send(Message::Binary(bytes)).await.is_err() {
-                        return;
-                    }
-            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) if text.trim() == "cancel" => job.cancel.cancel(),
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{JobFailure, JobProgress, JobRunner, Prepared};
+    use flatspace_compute::{CancelToken, Progress, ProgressSink};
+    use futures_util::StreamExt;
+    use std::sync::mpsc;
+    use tokio_tungstenite::tungstenite::Message as Received;
+
+    /// A short job publishes progress, its one layout snapshot and its end in one burst, so
+    /// the stream finds the snapshot and the end both pending after its progress pause. The
+    /// snapshot must still reach the viewer, before the end. (A random pick between the two
+    /// loses it half the time; 16 trials make that a failure.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_published_just_before_the_end_is_sent_before_it() {
+        let runner = JobRunner::new(1).expect("pool");
+        for trial in 0..16 {
+            let (release, gate) = mpsc::channel::<()>();
+            let work = move |progress: &JobProgress, _: &CancelToken| {
+                gate.recv().map_err(|e| JobFailure::Failed(e.to_string()))?;
+                progress.stage("optimize", 1, 2);
+                progress.report(&Progress {
+                    stage: "optimize",
+                    done: 2,
+                    total: 2,
+                    loss: None,
+                    positions: Some(&[1.0, 2.0]),
+                });
+                Ok(())
+            };
+            let submitted = runner
+                .submit(&format!("burst-{trial}"), || {
+                    Ok::<_, String>(Some(Prepared {
+                        job_id: trial,
+                        projection_id: 100 + trial,
+                        work,
+                    }))
+                })
+                .expect("submitted")
+                .expect("started");
+            let job = submitted.job().clone();
+            let app = Router::new().route(
+                "/ws",
+                get(move |ws: WebSocketUpgrade| async move {
+                    ws.on_upgrade(move |socket| stream_job(socket, job))
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+                .await
+                .expect("websocket");
+            let first = socket.next().await.expect("a message").expect("ok");
+            assert!(first.to_text().expect("text").contains("queued"), "{first}");
+            release.send(()).expect("release the work");
+            let mut received = Vec::new();
+            while let Some(message) = tokio::time::timeout(Duration::from_secs(30), socket.next())
+                .await
+                .expect("a message within 30 s")
+            {
+                match message.expect("message") {
+                    Received::Binary(bytes) => {
+                        received.push(format!("snapshot of {}", bytes.len()))
+                    }
+                    Received::Text(text) => received.push(text.to_string()),
+                    _ => break,
+                }
+            }
+            let snapshot = received.iter().position(|m| m == "snapshot of 8");
+            let done = received.iter().position(|m| m.contains(r#""type":"done""#));
+            assert!(
+                snapshot.is_some() && done.is_some() && snapshot < done,
+                "trial {trial}: {received:?}"
+            );
         }
     }
 }
