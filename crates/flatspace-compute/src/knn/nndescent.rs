@@ -24,7 +24,7 @@ use super::kernels::{
     HalfRowsKernel, prefetch, rows_to_half_exact, squared_l2_bounded, squared_l2_bounded_rows,
 };
 use super::rptree::rp_leaves;
-use super::topk::{EMPTY, before, insert_unique_flagged};
+use super::topk::{EMPTY, before, insert_all_unique_flagged, insert_unique_flagged};
 use crate::rng::Rng;
 use crate::{MatrixView, Result, RunContext};
 
@@ -128,6 +128,13 @@ fn join_chunk_rows(n: usize) -> usize {
 /// so the thread count), as the lists do not, so neither does the round the search stops at. A
 /// list keeps the k smallest distinct (distance, index) of its old entries and the updates,
 /// so an old entry survives exactly when it is not after the new last entry.
+///
+/// Each bucket first groups its updates by row (dropping those after the row's current last
+/// entry, which can never enter), so a list takes all of its offers in one call and short
+/// lists stay in registers meanwhile: inserting one by one stored a list and read it straight
+/// back for the next offer (the masked stores of the vector insertion do not forward to
+/// loads). Measured on the 70,000 × 50 mixture, 1 thread, 15 interleaved runs: median 1.59 →
+/// 1.48 CPU s, the same graph.
 fn apply(graph: &mut Graph, producers: Vec<Buckets>) -> u64 {
     let k = graph.k;
     let chunk = k * BUCKET_ROWS;
@@ -139,31 +146,59 @@ fn apply(graph: &mut Graph, producers: Vec<Buckets>) -> u64 {
         .enumerate()
         .map(|(bucket, ((dist, idx), new))| {
             let base = bucket * BUCKET_ROWS;
-            let (before_dist, before_idx) = (dist.to_vec(), idx.to_vec());
+            let rows = dist.len() / k.max(1);
+            // The bucket's updates grouped by row (a counting sort), so each list takes all
+            // of its offers at once.
+            let mut start = vec![0u32; rows + 1];
             for producer in &producers {
-                if bucket >= producer.len() {
-                    continue;
+                if let Some(updates) = producer.get(bucket) {
+                    for &(target, other, d) in updates {
+                        let r = target as usize - base;
+                        // An offer after the list's current last can never enter it.
+                        if before(d, other, dist[r * k + k - 1], idx[r * k + k - 1]) {
+                            start[r + 1] += 1;
+                        }
+                    }
                 }
-                for &(target, other, d) in &producer[bucket] {
-                    let r = target as usize - base;
-                    let sl = r * k..(r + 1) * k;
-                    insert_unique_flagged(
-                        &mut dist[sl.clone()],
-                        &mut idx[sl.clone()],
-                        &mut new[sl],
-                        d,
-                        other,
-                        true,
-                    );
+            }
+            for r in 0..rows {
+                start[r + 1] += start[r];
+            }
+            let mut next = start.clone();
+            let mut offers = vec![(0u32, 0.0f32); start[rows] as usize];
+            for producer in &producers {
+                if let Some(updates) = producer.get(bucket) {
+                    for &(target, other, d) in updates {
+                        let r = target as usize - base;
+                        if before(d, other, dist[r * k + k - 1], idx[r * k + k - 1]) {
+                            let slot = &mut next[r];
+                            offers[*slot as usize] = (other, d);
+                            *slot += 1;
+                        }
+                    }
                 }
             }
             let mut changes = 0u64;
-            for r in 0..dist.len() / k.max(1) {
+            let (mut before_dist, mut before_idx) = (vec![0.0f32; k], vec![0u32; k]);
+            for r in 0..rows {
+                let row_offers = &offers[start[r] as usize..start[r + 1] as usize];
+                if row_offers.is_empty() {
+                    continue;
+                }
                 let sl = r * k..(r + 1) * k;
+                before_dist.copy_from_slice(&dist[sl.clone()]);
+                before_idx.copy_from_slice(&idx[sl.clone()]);
+                insert_all_unique_flagged(
+                    &mut dist[sl.clone()],
+                    &mut idx[sl.clone()],
+                    &mut new[sl.clone()],
+                    row_offers,
+                    true,
+                );
                 let (last_d, last_i) = (dist[sl.end - 1], idx[sl.end - 1]);
-                let kept_before = before_dist[sl.clone()]
+                let kept_before = before_dist
                     .iter()
-                    .zip(&before_idx[sl.clone()])
+                    .zip(&before_idx)
                     .filter(|&(&d, &j)| j != EMPTY && !before(last_d, last_i, d, j))
                     .count();
                 let listed_now = idx[sl].iter().filter(|&&j| j != EMPTY).count();
@@ -332,23 +367,27 @@ impl CandidatePool {
                         let flags = &mut flags[r * k..(r + 1) * k];
                         let pri = &edge_priority[i * k..(i + 1) * k];
                         let wants_old = has_new[i].load(Relaxed);
-                        new_keys.clear();
-                        old_keys.clear();
-                        forward_new.clear();
-                        forward_old.clear();
+                        // Without branches on the flags: in the first rounds they are a coin toss.
+                        new_keys.resize(k, 0);
+                        old_keys.resize(k, 0);
+                        forward_new.resize(k, EMPTY);
+                        forward_old.resize(k, EMPTY);
+                        let (mut n_new, mut n_old) = (0, 0);
                         for s in 0..k {
-                            if row[s] == EMPTY {
-                                continue;
-                            }
-                            let key = candidate_key(pri[s], row[s]);
-                            if flags[s] {
-                                new_keys.push(key);
-                                forward_new.push(row[s]);
-                            } else if wants_old {
-                                old_keys.push(key);
-                                forward_old.push(row[s]);
-                            }
+                            let j = row[s];
+                            let key = candidate_key(pri[s], j);
+                            let listed = j != EMPTY;
+                            new_keys[n_new] = key;
+                            forward_new[n_new] = j;
+                            n_new += usize::from(listed & flags[s]);
+                            old_keys[n_old] = key;
+                            forward_old[n_old] = j;
+                            n_old += usize::from(listed & !flags[s] & wants_old);
                         }
+                        new_keys.truncate(n_new);
+                        old_keys.truncate(n_old);
+                        forward_new.truncate(n_new);
+                        forward_old.truncate(n_old);
                         // A reverse edge repeats a forward one when the two rows list each
                         // other (same flag, same priority): keep one.
                         add_reverse(&mut new_keys, reverse_new.row(r), &forward_new);
@@ -362,9 +401,8 @@ impl CandidatePool {
                             let last = new_keys[kept - 1];
                             let all = new_keys.len() <= cap;
                             for s in 0..k {
-                                if flags[s] && (all || candidate_key(pri[s], row[s]) <= last) {
-                                    flags[s] = false;
-                                }
+                                let sampled = all | (candidate_key(pri[s], row[s]) <= last);
+                                flags[s] &= !sampled;
                             }
                         }
                         old_len[r] = 0;
@@ -427,6 +465,18 @@ fn gather_reverse<P>(
 /// edges of the same flag).
 #[inline]
 fn add_reverse(keys: &mut Vec<u64>, reverse: &[u64], forward: &[u32]) {
+    if forward.len() <= 16 {
+        // A fixed width the compiler turns into a few vector compares (no source is EMPTY).
+        let mut padded = [EMPTY; 16];
+        padded[..forward.len()].copy_from_slice(forward);
+        for &key in reverse {
+            let source = key as u32;
+            if !padded.iter().fold(false, |seen, &f| seen | (f == source)) {
+                keys.push(key);
+            }
+        }
+        return;
+    }
     for &key in reverse {
         let source = key as u32;
         if !forward.iter().fold(false, |seen, &f| seen | (f == source)) {

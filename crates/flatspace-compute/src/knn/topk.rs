@@ -57,6 +57,30 @@ pub(crate) fn insert_unique_flagged(
     insert_unique_flagged_scalar(dist, idx, flags, d, j, flag)
 }
 
+/// Offers every `(index, distance)` of `offers` to the list with `flag`, as
+/// [`insert_unique_flagged`] would one after another (the list ends the same in any order).
+/// Lists of up to 16 entries on AVX2 CPUs stay in registers for the whole batch: one load and
+/// one store instead of a store and a reload per offer.
+pub(crate) fn insert_all_unique_flagged(
+    dist: &mut [f32],
+    idx: &mut [u32],
+    flags: &mut [bool],
+    offers: &[(u32, f32)],
+    flag: bool,
+) {
+    let k = dist.len();
+    #[cfg(target_arch = "x86_64")]
+    if k <= 16 && idx.len() == k && flags.len() == k && std::arch::is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: AVX2 was detected; the three lists hold k ≤ 16 entries each.
+        unsafe { x86::insert_all_unique_flagged_16(dist, idx, flags, offers, flag) };
+        return;
+    }
+    for &(j, d) in offers {
+        insert_unique_flagged(dist, idx, flags, d, j, flag);
+    }
+}
+
 /// [`insert_unique_flagged`] after its early refusal, by binary search and shifts.
 #[inline]
 fn insert_unique_flagged_scalar(
@@ -110,6 +134,88 @@ mod x86 {
             _mm256_blendv_epi8(_mm256_blendv_epi8(cur, back, after), value, at)
         };
         (pick(lo, lo_back, lanes_lo), pick(hi, hi_back, lanes_hi))
+    }
+
+    /// [`super::insert_all_unique_flagged`] for k ≤ 16: the list and its flags (a bit mask)
+    /// stay in registers while every offer is compared, placed and shifted in.
+    ///
+    /// # Safety
+    /// AVX2 must be available, and the three slices hold the same k ≤ 16 entries.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn insert_all_unique_flagged_16(
+        dist: &mut [f32],
+        idx: &mut [u32],
+        flags: &mut [bool],
+        offers: &[(u32, f32)],
+        flag: bool,
+    ) {
+        let k = dist.len() as i32;
+        let lanes_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let lanes_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+        let kv = _mm256_set1_epi32(k);
+        let (m_lo, m_hi) = (
+            _mm256_cmpgt_epi32(kv, lanes_lo),
+            _mm256_cmpgt_epi32(kv, lanes_hi),
+        );
+        // SAFETY: the masked loads and stores touch only lanes below k, inside the slices.
+        let (mut d_lo, mut d_hi, mut i_lo, mut i_hi) = unsafe {
+            (
+                _mm256_maskload_ps(dist.as_ptr(), m_lo),
+                _mm256_maskload_ps(dist.as_ptr().add(8), m_hi),
+                _mm256_maskload_epi32(idx.as_ptr().cast(), m_lo),
+                _mm256_maskload_epi32(idx.as_ptr().add(8).cast(), m_hi),
+            )
+        };
+        let mut bits: u32 = flags
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (l, &f)| acc | (u32::from(f) << l));
+        let flip = _mm256_set1_epi32(i32::MIN);
+        let count = |m: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(m)).count_ones();
+        for &(j, d) in offers {
+            let dv = _mm256_set1_ps(d);
+            let jv = _mm256_set1_epi32(j as i32);
+            let jf = _mm256_xor_si256(jv, flip);
+            let before_new = |dl: __m256, il: __m256i, m: __m256i| {
+                let less = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(dl, dv));
+                let same = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(dl, dv));
+                let lower_id = _mm256_cmpgt_epi32(jf, _mm256_xor_si256(il, flip));
+                _mm256_and_si256(m, _mm256_or_si256(less, _mm256_and_si256(same, lower_id)))
+            };
+            let pos =
+                (count(before_new(d_lo, i_lo, m_lo)) + count(before_new(d_hi, i_hi, m_hi))) as i32;
+            if pos >= k {
+                continue;
+            }
+            let listed = |dl: __m256, il: __m256i, m: __m256i| {
+                let same = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(dl, dv));
+                _mm256_and_si256(m, _mm256_and_si256(same, _mm256_cmpeq_epi32(il, jv)))
+            };
+            let dup = _mm256_or_si256(listed(d_lo, i_lo, m_lo), listed(d_hi, i_hi, m_hi));
+            if _mm256_testz_si256(dup, dup) == 0 {
+                continue;
+            }
+            let (nd_lo, nd_hi) = shifted_in(
+                _mm256_castps_si256(d_lo),
+                _mm256_castps_si256(d_hi),
+                _mm256_castps_si256(dv),
+                pos,
+            );
+            (d_lo, d_hi) = (_mm256_castsi256_ps(nd_lo), _mm256_castsi256_ps(nd_hi));
+            (i_lo, i_hi) = shifted_in(i_lo, i_hi, jv, pos);
+            let below = (1u32 << pos) - 1;
+            bits = (bits & below) | (u32::from(flag) << pos) | ((bits & !below) << 1);
+        }
+        // SAFETY: as for the loads.
+        unsafe {
+            _mm256_maskstore_ps(dist.as_mut_ptr(), m_lo, d_lo);
+            _mm256_maskstore_ps(dist.as_mut_ptr().add(8), m_hi, d_hi);
+            _mm256_maskstore_epi32(idx.as_mut_ptr().cast(), m_lo, i_lo);
+            _mm256_maskstore_epi32(idx.as_mut_ptr().add(8).cast(), m_hi, i_hi);
+        }
+        for (l, f) in flags.iter_mut().enumerate() {
+            *f = bits >> l & 1 != 0;
+        }
     }
 
     /// [`super::insert_unique_flagged`] for k ≤ 16, after its early refusal.
@@ -213,6 +319,42 @@ mod tests {
         assert!(insert_unique_flagged(&mut d, &mut i, &mut f, 0.5, 8, true));
         assert_eq!(i, [3, 7, 8]);
         assert_eq!(f, [true, false, true]);
+    }
+
+    /// Offering a batch at once leaves the list and flags that offering it one by one does,
+    /// for every k up to 17 (the register path and the fallback), with ties, repeats within
+    /// the batch, ids already listed and empty slots.
+    #[test]
+    fn batch_insertion_matches_one_by_one() {
+        let mut rng = crate::rng::Rng::new(5);
+        for k in 1..=17usize {
+            let mut batched = (vec![f32::INFINITY; k], vec![EMPTY; k], vec![false; k]);
+            let mut single = batched.clone();
+            for round in 0..60 {
+                let offers: Vec<(u32, f32)> = (0..rng.below(12))
+                    .map(|_| {
+                        let j = rng.below(30) as u32;
+                        (j, ((j * 7) % 6) as f32 * 0.5)
+                    })
+                    .collect();
+                let flag = round % 2 == 0;
+                insert_all_unique_flagged(
+                    &mut batched.0,
+                    &mut batched.1,
+                    &mut batched.2,
+                    &offers,
+                    flag,
+                );
+                for &(j, d) in &offers {
+                    insert_unique_flagged(&mut single.0, &mut single.1, &mut single.2, d, j, flag);
+                }
+                assert_eq!(batched, single, "k {k} round {round}");
+            }
+            assert!(
+                batched.1.iter().all(|&j| j != EMPTY),
+                "k {k}: the list filled"
+            );
+        }
     }
 
     /// The vector insertion (k ≤ 16) keeps the lists the binary search and shifts keep, on
