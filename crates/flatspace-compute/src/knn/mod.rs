@@ -499,6 +499,21 @@ mod tests {
     }
 
     #[test]
+    fn skipping_pairs_that_shared_a_leaf_gives_the_same_graph() {
+        // Short rows (searched as they are) and long rows (principal-axis trees).
+        let ctx = RunContext::silent();
+        for (n, d, k) in [(3000, 20, 10), (2000, 160, 15)] {
+            let data = blobs(n, d, 12, 17);
+            let x = MatrixView::new(&data, n, d).expect("shape");
+            let mut config = nndescent::NnDescentConfig::for_problem(n, d, k);
+            let skipping = nndescent::nn_descent(x, k, 5, &config, &ctx).expect("skipping");
+            config.skip_leaf_pairs = false;
+            let all = nndescent::nn_descent(x, k, 5, &config, &ctx).expect("all pairs");
+            assert!(skipping == all, "{n} × {d}: skipping changed the graph");
+        }
+    }
+
+    #[test]
     fn half_precision_search_rows_give_the_same_graph() {
         // 8-bit values over 256 (as MNIST's pixels): half precision holds them exactly, so the
         // long-row search runs on half-precision rows, and must return the f32 search's graph
