@@ -370,62 +370,99 @@ def median_quality(scores: list[dict]) -> dict:
     return merged
 
 
-def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> None:
-    env = child_env(args.threads)
+def groups(cases: list[Case]) -> list[list[Case]]:
+    """Consecutive cases of one dataset and task (ours and the peers it is compared with)."""
+    out: list[list[Case]] = []
     for case in cases:
-        checkpoint()
-        if not case.argv:
-            print(
-                f"- {case.dataset.name} {case.task} {case.impl}: {case.note}",
-                flush=True,
-            )
-            continue
-        scored: dict[str, dict] = {}
-        for rep in range(case.repeats):
-            child = dict(env)
-            # A fresh numba cache per child: the `first` call is a real first call.
-            cache = tempfile.mkdtemp(prefix="numba-cache-")
-            child["NUMBA_CACHE_DIR"] = cache
-            argv = [*case.argv, "--out", str(case.output)]
-            if case.first_seed is not None:
-                argv += ["--seed", str(case.first_seed + rep)]
-            record = run_child(argv, child, args.timeout)
-            shutil.rmtree(cache, ignore_errors=True)
-            case.runs.append(record)
-            shown = ", ".join(
-                f"{c['call']} {c['cpu_s']:.2f} cpu-s/{c['wall_s']:.2f} s"
-                for c in calls_of(record)
-            )
-            status = shown or (
-                "timed out"
-                if record["timed_out"]
-                else f"failed: {record.get('stderr_tail', '')[-300:]}"
-            )
-            print(
-                f"- {case.dataset.name} {case.task} {case.impl} [{rep + 1}/{case.repeats}]: {status}",
-                flush=True,
-            )
-            if not shown:
-                break
-            if case.impl.startswith("numpy") and case.task == "knn-exact":
-                # The baseline's exact neighbours double as the truth recall is scored against.
-                truth = datasets.DATA_DIR / f"{case.dataset.name}.knn15.npy"
-                if not truth.exists():
-                    shutil.copyfile(case.output, truth)
-            if case.quality != "none" and case.output.exists():
-                # Deterministic implementations write the same bytes every run: score them once.
-                digest = hashlib.sha256(case.output.read_bytes()).hexdigest()
-                if digest not in scored:
-                    scored[digest] = score(case, binary, env, args)
-                case.quality_runs.append(scored[digest])
-                case.quality_result = median_quality(case.quality_runs)
-        if case.quality_runs:
-            per_run = "; ".join(
-                json.dumps({k: v for k, v in q.items() if k in QUALITY_KEYS})
-                for q in case.quality_runs
-            )
-            print(f"  quality per run: {per_run}", flush=True)
-            print(f"  quality (median): {json.dumps(case.quality_result)}", flush=True)
+        if out and (out[-1][0].dataset.name, out[-1][0].task) == (
+            case.dataset.name,
+            case.task,
+        ):
+            out[-1].append(case)
+        else:
+            out.append([case])
+    return out
+
+
+def execute(cases: list[Case], binary: Path, args, checkpoint=lambda: None) -> None:
+    """Runs every case. The cases of one dataset and task take turns, one repeat each (ours,
+    the peers, ours, ...): these machines are shared and their speed drifts over minutes, and a
+    ratio of medians taken minutes apart would carry that drift; in turns both sides see it."""
+    env = child_env(args.threads)
+    for group in groups(cases):
+        for case in group:
+            if not case.argv:
+                print(
+                    f"- {case.dataset.name} {case.task} {case.impl}: {case.note}",
+                    flush=True,
+                )
+        active = [c for c in group if c.argv]
+        failed: set[int] = set()
+        scored: dict[int, dict[str, dict]] = {id(c): {} for c in active}
+        for rep in range(max((c.repeats for c in active), default=0)):
+            for case in active:
+                if rep >= case.repeats or id(case) in failed:
+                    continue
+                checkpoint()
+                if not run_once(case, rep, binary, env, args, scored[id(case)]):
+                    failed.add(id(case))
+        for case in active:
+            if case.quality_runs:
+                per_run = "; ".join(
+                    json.dumps({k: v for k, v in q.items() if k in QUALITY_KEYS})
+                    for q in case.quality_runs
+                )
+                print(
+                    f"  {case.dataset.name} {case.task} {case.impl} quality per run: {per_run}",
+                    flush=True,
+                )
+                print(
+                    f"  quality (median): {json.dumps(case.quality_result)}", flush=True
+                )
+
+
+def run_once(
+    case: Case, rep: int, binary: Path, env: dict, args, scored: dict[str, dict]
+) -> bool:
+    """Runs repeat `rep` of `case` in a fresh process and scores its output; False if it failed."""
+    child = dict(env)
+    # A fresh numba cache per child: the `first` call is a real first call.
+    cache = tempfile.mkdtemp(prefix="numba-cache-")
+    child["NUMBA_CACHE_DIR"] = cache
+    argv = [*case.argv, "--out", str(case.output)]
+    if case.first_seed is not None:
+        argv += ["--seed", str(case.first_seed + rep)]
+    record = run_child(argv, child, args.timeout)
+    shutil.rmtree(cache, ignore_errors=True)
+    case.runs.append(record)
+    shown = ", ".join(
+        f"{c['call']} {c['cpu_s']:.2f} cpu-s/{c['wall_s']:.2f} s"
+        for c in calls_of(record)
+    )
+    status = shown or (
+        "timed out"
+        if record["timed_out"]
+        else f"failed: {record.get('stderr_tail', '')[-300:]}"
+    )
+    print(
+        f"- {case.dataset.name} {case.task} {case.impl} [{rep + 1}/{case.repeats}]: {status}",
+        flush=True,
+    )
+    if not shown:
+        return False
+    if case.impl.startswith("numpy") and case.task == "knn-exact":
+        # The baseline's exact neighbours double as the truth recall is scored against.
+        truth = datasets.DATA_DIR / f"{case.dataset.name}.knn15.npy"
+        if not truth.exists():
+            shutil.copyfile(case.output, truth)
+    if case.quality != "none" and case.output.exists():
+        # Deterministic implementations write the same bytes every run: score them once.
+        digest = hashlib.sha256(case.output.read_bytes()).hexdigest()
+        if digest not in scored:
+            scored[digest] = score(case, binary, env, args)
+        case.quality_runs.append(scored[digest])
+        case.quality_result = median_quality(case.quality_runs)
+    return True
 
 
 def median(values: list[float]) -> float | None:
