@@ -12,9 +12,8 @@
 //! pairs that beat an endpoint's current k-th distance become updates. Updates are bucketed by
 //! row range and applied in parallel. A neighbour list is "the k smallest (distance, index) of
 //! everything offered", which does not depend on the order updates arrive in, so the graph is
-//! the same for any thread count. Rounds
-//! stop when fewer than `delta · n · k` list entries are new after a round (a count that does
-//! not depend on that order either).
+//! the same for any thread count. Rounds stop when fewer than `delta · n · k` list entries are
+//! new after a round (a count that does not depend on that order either).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -141,7 +140,8 @@ struct LeafMemory {
 
 impl LeafMemory {
     fn new(n: usize) -> Self {
-        // Leaf ids are below n; these sentinels are at least u32::MAX / 2 and differ by row.
+        // Leaf ids are below n; these sentinels are above u32::MAX / 2 and differ by row (for
+        // n below 2³¹, far beyond what fits in memory here).
         let unset = |r: usize| [u32::MAX - (r as u32 & (u32::MAX >> 1)); REMEMBERED_TREES];
         Self {
             leaves: (0..n).map(unset).collect(),
@@ -204,7 +204,7 @@ fn measure_and_file(
     ids.resize(m, 0);
     kth.resize(m, 0.0);
     bounds.resize(m, 0.0);
-    // Kept pairs are packed to the front without a branch (a quarter of them go).
+    // Kept pairs are packed to the front without a branch (a fifth to a quarter go).
     let mut kept = 0;
     for (&b, &tb) in others.iter().zip(others_kth) {
         ids[kept] = b;
