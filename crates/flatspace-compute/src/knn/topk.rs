@@ -52,7 +52,7 @@ pub(crate) fn insert_unique_flagged(
     if k <= 16 && idx.len() == k && flags.len() == k && std::arch::is_x86_feature_detected!("avx2")
     {
         // SAFETY: AVX2 was detected; the three lists hold k ≤ 16 entries each.
-        return unsafe { x86::insert_unique_flagged_16(dist, idx, flags, d, j, flag) };
+        return unsafe { x86::insert_all_unique_flagged_16(dist, idx, flags, &[(j, d)], flag) } > 0;
     }
     insert_unique_flagged_scalar(dist, idx, flags, d, j, flag)
 }
@@ -136,8 +136,9 @@ mod x86 {
         (pick(lo, lo_back, lanes_lo), pick(hi, hi_back, lanes_hi))
     }
 
-    /// [`super::insert_all_unique_flagged`] for k ≤ 16: the list and its flags (a bit mask)
-    /// stay in registers while every offer is compared, placed and shifted in.
+    /// [`super::insert_all_unique_flagged`] for k ≤ 16 (and [`super::insert_unique_flagged`],
+    /// one offer): the list and its flags (a bit mask) stay in registers while every offer is
+    /// compared, placed and shifted in. Returns how many offers went in.
     ///
     /// # Safety
     /// AVX2 must be available, and the three slices hold the same k ≤ 16 entries.
@@ -148,7 +149,7 @@ mod x86 {
         flags: &mut [bool],
         offers: &[(u32, f32)],
         flag: bool,
-    ) {
+    ) -> usize {
         let k = dist.len() as i32;
         let lanes_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let lanes_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
@@ -170,8 +171,10 @@ mod x86 {
             .iter()
             .enumerate()
             .fold(0, |acc, (l, &f)| acc | (u32::from(f) << l));
+        // Unsigned index order by signed compares of the values with the top bit flipped.
         let flip = _mm256_set1_epi32(i32::MIN);
         let count = |m: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(m)).count_ones();
+        let mut inserted = 0;
         for &(j, d) in offers {
             let dv = _mm256_set1_ps(d);
             let jv = _mm256_set1_epi32(j as i32);
@@ -205,6 +208,7 @@ mod x86 {
             (i_lo, i_hi) = shifted_in(i_lo, i_hi, jv, pos);
             let below = (1u32 << pos) - 1;
             bits = (bits & below) | (u32::from(flag) << pos) | ((bits & !below) << 1);
+            inserted += 1;
         }
         // SAFETY: as for the loads.
         unsafe {
@@ -216,80 +220,7 @@ mod x86 {
         for (l, f) in flags.iter_mut().enumerate() {
             *f = bits >> l & 1 != 0;
         }
-    }
-
-    /// [`super::insert_unique_flagged`] for k ≤ 16, after its early refusal.
-    ///
-    /// # Safety
-    /// AVX2 must be available, and the three slices hold the same k ≤ 16 entries.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn insert_unique_flagged_16(
-        dist: &mut [f32],
-        idx: &mut [u32],
-        flags: &mut [bool],
-        d: f32,
-        j: u32,
-        flag: bool,
-    ) -> bool {
-        let k = dist.len() as i32;
-        let lanes_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let lanes_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
-        let kv = _mm256_set1_epi32(k);
-        let (m_lo, m_hi) = (
-            _mm256_cmpgt_epi32(kv, lanes_lo),
-            _mm256_cmpgt_epi32(kv, lanes_hi),
-        );
-        // SAFETY: the masked loads and stores touch only lanes below k, inside the slices.
-        let (d_lo, d_hi, i_lo, i_hi) = unsafe {
-            (
-                _mm256_maskload_ps(dist.as_ptr(), m_lo),
-                _mm256_maskload_ps(dist.as_ptr().add(8), m_hi),
-                _mm256_maskload_epi32(idx.as_ptr().cast(), m_lo),
-                _mm256_maskload_epi32(idx.as_ptr().add(8).cast(), m_hi),
-            )
-        };
-        let dv = _mm256_set1_ps(d);
-        // Unsigned index order by signed compares of the values with the top bit flipped.
-        let flip = _mm256_set1_epi32(i32::MIN);
-        let jv = _mm256_set1_epi32(j as i32);
-        let jf = _mm256_xor_si256(jv, flip);
-        let before_new = |dl: __m256, il: __m256i, m: __m256i| {
-            let less = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(dl, dv));
-            let same = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(dl, dv));
-            let lower_id = _mm256_cmpgt_epi32(jf, _mm256_xor_si256(il, flip));
-            _mm256_and_si256(m, _mm256_or_si256(less, _mm256_and_si256(same, lower_id)))
-        };
-        let listed = |dl: __m256, il: __m256i, m: __m256i| {
-            let same = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(dl, dv));
-            _mm256_and_si256(m, _mm256_and_si256(same, _mm256_cmpeq_epi32(il, jv)))
-        };
-        let dup = _mm256_or_si256(listed(d_lo, i_lo, m_lo), listed(d_hi, i_hi, m_hi));
-        if _mm256_testz_si256(dup, dup) == 0 {
-            return false;
-        }
-        let count = |m: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(m)).count_ones();
-        let pos =
-            (count(before_new(d_lo, i_lo, m_lo)) + count(before_new(d_hi, i_hi, m_hi))) as i32;
-        let (nd_lo, nd_hi) = shifted_in(
-            _mm256_castps_si256(d_lo),
-            _mm256_castps_si256(d_hi),
-            _mm256_castps_si256(dv),
-            pos,
-        );
-        let (ni_lo, ni_hi) = shifted_in(i_lo, i_hi, jv, pos);
-        // SAFETY: as for the loads.
-        unsafe {
-            _mm256_maskstore_ps(dist.as_mut_ptr(), m_lo, _mm256_castsi256_ps(nd_lo));
-            _mm256_maskstore_ps(dist.as_mut_ptr().add(8), m_hi, _mm256_castsi256_ps(nd_hi));
-            _mm256_maskstore_epi32(idx.as_mut_ptr().cast(), m_lo, ni_lo);
-            _mm256_maskstore_epi32(idx.as_mut_ptr().add(8).cast(), m_hi, ni_hi);
-        }
-        let pos = pos as usize;
-        for l in (pos + 1..flags.len()).rev() {
-            flags[l] = flags[l - 1];
-        }
-        flags[pos] = flag;
-        true
+        inserted
     }
 }
 
