@@ -215,7 +215,7 @@ fn measure_and_file(
     }
     dists.resize(kept, 0.0);
     xs.bounded_rows(a, &ids[..kept], &bounds[..kept], dists);
-    for ((&b, &tb), &d) in ids.iter().zip(kth.iter()).zip(dists.iter()) {
+    for ((&b, &tb), &d) in ids[..kept].iter().zip(&kth[..kept]).zip(dists.iter()) {
         push_update(buckets, a, b, d, ta, tb);
     }
 }

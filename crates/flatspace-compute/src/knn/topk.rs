@@ -49,12 +49,19 @@ pub(crate) fn insert_unique_flagged(
         return false;
     }
     #[cfg(target_arch = "x86_64")]
-    if k <= 16 && idx.len() == k && flags.len() == k && std::arch::is_x86_feature_detected!("avx2")
-    {
+    if registers_hold(dist, idx, flags) {
         // SAFETY: AVX2 was detected; the three lists hold k ≤ 16 entries each.
         return unsafe { x86::insert_all_unique_flagged_16(dist, idx, flags, &[(j, d)], flag) } > 0;
     }
     insert_unique_flagged_scalar(dist, idx, flags, d, j, flag)
+}
+
+/// Whether the vector path applies: AVX2, and three lists of the same k ≤ 16 entries.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn registers_hold(dist: &[f32], idx: &[u32], flags: &[bool]) -> bool {
+    let k = dist.len();
+    k <= 16 && idx.len() == k && flags.len() == k && std::arch::is_x86_feature_detected!("avx2")
 }
 
 /// Offers every `(index, distance)` of `offers` to the list with `flag`, as
@@ -68,10 +75,8 @@ pub(crate) fn insert_all_unique_flagged(
     offers: &[(u32, f32)],
     flag: bool,
 ) {
-    let k = dist.len();
     #[cfg(target_arch = "x86_64")]
-    if k <= 16 && idx.len() == k && flags.len() == k && std::arch::is_x86_feature_detected!("avx2")
-    {
+    if registers_hold(dist, idx, flags) {
         // SAFETY: AVX2 was detected; the three lists hold k ≤ 16 entries each.
         unsafe { x86::insert_all_unique_flagged_16(dist, idx, flags, offers, flag) };
         return;
